@@ -1,0 +1,208 @@
+"""MaskScorer: batched scoring of [MASK] positions on CPU or GPU.
+
+Texts are sorted by length and cut into batches padded only to the longest text in the
+batch; results come back in input order. The encoder runs once per batch and the
+vocabulary layer runs only on the hidden states at mask positions (a masked-LM head would
+otherwise compute 30,522 logits at every position). On CUDA the forward pass runs under
+bf16 (or fp16) autocast; on a CUDA out-of-memory error the batch is halved and retried.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
+from .template import EncodedPrompt, Template
+from .verbalizer import BoundVerbalizer, Verbalizer
+
+__all__ = ["MaskScorer", "TruncationWarning"]
+
+TextInput = str | Mapping[str, str]
+
+
+class TruncationWarning(UserWarning):
+    """Some inputs were longer than the model allows and their text was cut."""
+
+
+class MaskScorer:
+    """Score the [MASK] positions of many texts with a masked language model."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None,
+                 progress: bool | None = None):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        limit = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
+        self.max_length = min(max_length or limit, limit)
+        self.progress = progress  # None: a bar when there are at least 8 batches
+        if hasattr(model, "bert") and hasattr(model, "cls"):
+            self._encoder, self._head = model.bert, model.cls
+        elif hasattr(model, "lm_head") and hasattr(model, "base_model"):
+            self._encoder, self._head = model.base_model, model.lm_head
+        else:
+            self._encoder = self._head = None  # fall back to the full model's logits
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model's weights are on."""
+        return next(self.model.parameters()).device
+
+    # ---- the engine -------------------------------------------------------------------
+    def _mask_logprobs(self, batch: list[EncodedPrompt]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities over the vocabulary at every mask of a batch, and masks per row."""
+        pad = self.tokenizer.pad_token_id
+        width = max(len(p.ids) for p in batch)
+        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        at_mask = torch.zeros((len(batch), width), dtype=torch.bool)
+        for row, p in enumerate(batch):
+            input_ids[row, : len(p.ids)] = torch.tensor(p.ids)
+            attention[row, : len(p.ids)] = 1
+            at_mask[row, p.mask_positions] = True
+        input_ids, attention, at_mask = input_ids.to(self.device), attention.to(self.device), at_mask.to(self.device)
+        on_cuda = self.device.type == "cuda"
+        half = torch.bfloat16 if on_cuda and torch.cuda.is_bf16_supported() else torch.float16
+        with torch.inference_mode(), torch.autocast("cuda", dtype=half, enabled=on_cuda):
+            if self._encoder is not None:
+                hidden = self._encoder(input_ids=input_ids, attention_mask=attention).last_hidden_state
+                logits = self._head(hidden[at_mask])
+            else:
+                logits = self.model(input_ids=input_ids, attention_mask=attention).logits[at_mask]
+            return torch.log_softmax(logits.float(), dim=-1), at_mask.sum(dim=1)
+
+    def score_masks(self, prompts: Sequence[EncodedPrompt],
+                    select: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]]) -> list[tuple[np.ndarray, ...]]:
+        """Run encoded inputs in length-sorted batches; ``select`` reduces each batch's
+        mask rows (log-probabilities, shape (masks, vocab)); return, per input in input
+        order, the selected arrays restricted to its own masks."""
+        n = len(prompts)
+        order = sorted(range(n), key=lambda i: len(prompts[i].ids))
+        results: list = [None] * n
+        batch_size = self.batch_size
+        show = self.progress if self.progress is not None else n >= 8 * self.batch_size
+        with tqdm(total=n, disable=not show, desc="scoring", unit="text") as bar:
+            start = 0
+            while start < n:
+                chunk = order[start:start + batch_size]
+                try:
+                    logprobs, counts = self._mask_logprobs([prompts[i] for i in chunk])
+                except torch.OutOfMemoryError:
+                    if self.device.type == "cuda":
+                        torch.cuda.empty_cache()
+                    if batch_size == 1:
+                        raise RuntimeError(
+                            "out of memory with a batch of one text; use shorter texts (max_length), "
+                            "a smaller dtype, or device='cpu'"
+                        ) from None
+                    batch_size //= 2
+                    warnings.warn(f"out of memory: retrying with batch_size={batch_size}", ResourceWarning)
+                    continue
+                selected = select(logprobs)
+                selected = selected if isinstance(selected, tuple) else (selected,)
+                arrays = [s.cpu().numpy() for s in selected]
+                bounds = np.concatenate([[0], np.cumsum(counts.cpu().numpy())])
+                for j, i in enumerate(chunk):
+                    results[i] = tuple(a[bounds[j]:bounds[j + 1]] for a in arrays)
+                start += len(chunk)
+                bar.update(len(chunk))
+        return results
+
+    # ---- raw texts with [MASK] ----------------------------------------------------------
+    def encode_texts(self, texts: Sequence[str]) -> list[EncodedPrompt]:
+        """Tokenize texts that contain the mask token; refuse ones without it or too long."""
+        mask, mask_id = self.tokenizer.mask_token, self.tokenizer.mask_token_id
+        encoded = []
+        for i, text in enumerate(texts):
+            if mask not in text:
+                raise ValueError(f"text {i} has no {mask}: {text[:80]!r}")
+            x = self.tokenizer.encode(text)
+            if len(x) > self.max_length:
+                raise ValueError(
+                    f"text {i} has {len(x)} tokens and the model takes at most {self.max_length}; "
+                    "shorten it, or put it in a Template, which cuts the text and keeps the mask"
+                )
+            encoded.append(EncodedPrompt(x, [j for j, t in enumerate(x) if t == mask_id], False))
+        return encoded
+
+    def top_k(self, texts: str | Sequence[str], k: int = 5) -> list:
+        """The ``k`` most likely tokens at each mask with their probabilities.
+
+        For one text: a list (one per mask) of ``(token, probability)`` lists; for a list
+        of texts: one such list per text.
+        """
+        single = isinstance(texts, str)
+        batch = [texts] if single else list(texts)
+        found = self.score_masks(self.encode_texts(batch), lambda lp: torch.topk(lp.exp(), k, dim=-1))
+        tokens = self.tokenizer.convert_ids_to_tokens
+        out = [[list(zip(tokens(i.tolist()), p.round(6).tolist())) for p, i in zip(*r)] for r in found]
+        return out[0] if single else out
+
+    def label_logprobs(self, texts: Sequence[str], token_ids: Sequence[int]) -> np.ndarray:
+        """Log-probabilities (n, len(token_ids)) of the given tokens at each text's one mask."""
+        prompts = self.encode_texts(list(texts))
+        for i, p in enumerate(prompts):
+            if len(p.mask_positions) != 1:
+                raise ValueError(f"text {i} has several masks; label_logprobs needs exactly one (see top_k)")
+        if not prompts:
+            return np.zeros((0, len(token_ids)))
+        columns = torch.as_tensor(list(token_ids), device=self.device)
+        rows = self.score_masks(prompts, lambda lp: lp[:, columns])
+        return np.concatenate([r[0] for r in rows])
+
+    # ---- templates and verbalizers --------------------------------------------------------
+    def _encode_prompts(self, texts: Sequence[TextInput], template: Template, n_masks: int) -> list[EncodedPrompt]:
+        prompts = template.encode_batch(self.tokenizer, texts, self.max_length, n_masks)
+        cut = sum(p.truncated for p in prompts)
+        if cut:
+            warnings.warn(
+                f"{cut} of {len(texts)} inputs were longer than the model's {self.max_length}-token limit; "
+                f"their text was cut (truncate={template.truncate!r}) so the template and mask fit",
+                TruncationWarning, stacklevel=3,
+            )
+        return prompts
+
+    def word_logprobs(self, texts: Sequence[TextInput], template: Template, bound: BoundVerbalizer) -> np.ndarray:
+        """Log-probability (n, n_words) of every label word in the template's mask slot.
+
+        A word of k pieces is scored with k masks: the sum of its pieces' log-probabilities.
+        """
+        out = np.zeros((len(texts), len(bound.words)))
+        if not len(texts):
+            return out
+        for k in sorted({len(w) for w in bound.word_ids}):
+            words = [q for q, w in enumerate(bound.word_ids) if len(w) == k]
+            columns = torch.as_tensor([t for q in words for t in bound.word_ids[q]], device=self.device)
+            rows = self.score_masks(self._encode_prompts(texts, template, k), lambda lp: lp[:, columns])
+            # row r of an input's array is mask r; word q's piece j sits at column q*k + j
+            table = np.stack([r[0] for r in rows]).reshape(len(texts), k, len(words), k)
+            out[:, words] = np.einsum("njqj->nq", table)
+        return out
+
+    def content_free_probs(self, template: Template, verbalizer: Verbalizer | BoundVerbalizer,
+                           inputs: Sequence[str] = CONTENT_FREE_INPUTS) -> np.ndarray:
+        """Class probabilities (C,) averaged over content-free inputs (Zhao et al. 2021)."""
+        bound = verbalizer.bind(self.tokenizer) if isinstance(verbalizer, Verbalizer) else verbalizer
+        fill = [s.format(mask_token=self.tokenizer.mask_token) for s in inputs]
+        texts = [{slot: s for slot in template.text_slots} for s in fill]
+        return bound.class_probs(self.word_logprobs(texts, template, bound)).mean(axis=0)
+
+    def classify(self, texts: Sequence[TextInput], template: Template, verbalizer: Verbalizer,
+                 calibrate: bool | Sequence[str] | None = None) -> np.ndarray:
+        """Class probabilities (n, n_classes), columns in ``verbalizer.labels`` order.
+
+        ``calibrate=True`` applies contextual calibration with the content-free inputs
+        "N/A", "" and the mask token; a list of strings uses those instead.
+        """
+        bound = verbalizer.bind(self.tokenizer)
+        probs = bound.class_probs(self.word_logprobs(list(texts), template, bound))
+        if calibrate is None or calibrate is False:
+            return probs
+        inputs = CONTENT_FREE_INPUTS if calibrate is True else list(calibrate)
+        return calibrate_probs(probs, self.content_free_probs(template, bound, inputs))

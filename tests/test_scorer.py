@@ -1,0 +1,155 @@
+"""MaskScorer: agreement with a plain forward pass, batching, order, errors and OOM retry."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import MaskScorer, Template, TruncationWarning, Verbalizer, calibrate_probs
+
+TEXTS = [
+    "the movie was [MASK] .",
+    "i really liked the plot and the acting , it was [MASK] !",
+    "[MASK]",
+    "this film is not very good but the story was [MASK] and the acting was fine .",
+    "john went to paris to visit the city . john is a [MASK] .",
+    "it was [MASK] .",
+]
+
+
+def manual_logprobs(model, tokenizer, text):
+    """One text, no padding, the full model: log-softmax at each mask position."""
+    ids = torch.tensor([tokenizer.encode(text)])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0]
+    return torch.log_softmax(logits[ids[0] == tokenizer.mask_token_id], dim=-1)
+
+
+def test_top_k_matches_a_plain_forward_pass(scorer, tiny_model, tiny_tokenizer):
+    text = TEXTS[1]
+    expected = manual_logprobs(tiny_model, tiny_tokenizer, text)[0].exp()
+    probs, ids = torch.topk(expected, 5)
+    (found,) = scorer.top_k(text, k=5)  # one text, one mask
+    assert [t for t, _ in found] == tiny_tokenizer.convert_ids_to_tokens(ids.tolist())
+    np.testing.assert_allclose([p for _, p in found], probs.numpy(), atol=1e-6)
+    assert all(a >= b for (_, a), (_, b) in zip(found, found[1:]))
+
+
+def test_top_k_gives_one_list_per_mask(scorer):
+    result = scorer.top_k(["the [MASK] was [MASK] .", "it was [MASK] ."], k=3)
+    assert [len(r) for r in result] == [2, 1]
+    assert all(len(per_mask) == 3 for r in result for per_mask in r)
+
+
+def test_label_logprobs_are_normalised_over_the_whole_vocabulary(scorer, tiny_model, tiny_tokenizer):
+    ids = tiny_tokenizer.convert_tokens_to_ids(["great", "terrible", "the"])
+    got = scorer.label_logprobs(TEXTS[:2], ids)
+    for row, text in zip(got, TEXTS[:2]):
+        expected = manual_logprobs(tiny_model, tiny_tokenizer, text)[0][ids].numpy()
+        np.testing.assert_allclose(row, expected, atol=1e-5)
+
+
+def test_batched_equals_one_at_a_time_and_keeps_input_order(tiny_model, tiny_tokenizer):
+    ids = tiny_tokenizer.convert_tokens_to_ids(["great", "terrible", "good", "bad", "person"])
+    texts = [t for t in TEXTS if t.count("[MASK]") == 1]
+    one = MaskScorer(tiny_model, tiny_tokenizer, batch_size=1, progress=False).label_logprobs(texts, ids)
+    batched = MaskScorer(tiny_model, tiny_tokenizer, batch_size=3, progress=False).label_logprobs(texts, ids)
+    np.testing.assert_allclose(batched, one, atol=1e-5)
+    for row, text in zip(batched, texts):  # order: row i belongs to text i
+        np.testing.assert_allclose(row, manual_logprobs(tiny_model, tiny_tokenizer, text)[0][ids].numpy(), atol=1e-5)
+
+
+def test_empty_inputs_give_empty_results(scorer):
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
+    assert scorer.top_k([], k=3) == []
+    assert scorer.label_logprobs([], [5, 6]).shape == (0, 2)
+    assert scorer.classify([], Template("{text} it was {mask}."), verbalizer).shape == (0, 2)
+
+
+def test_text_without_mask_or_too_long_is_an_error(scorer):
+    with pytest.raises(ValueError, match="text 1 has no \\[MASK\\]"):
+        scorer.top_k(["it was [MASK] .", "it was good ."])
+    with pytest.raises(ValueError, match="use a Template|put it in a Template"):
+        scorer.top_k(["the movie was good . " * 20 + "[MASK]"])
+    with pytest.raises(ValueError, match="exactly one"):
+        scorer.label_logprobs(["the [MASK] was [MASK] ."], [5])
+
+
+def test_classify_cuts_long_text_keeps_mask_and_warns(scorer, tiny_tokenizer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad", "terrible"], "positive": ["good", "great"]})
+    long_text = "the plot was bad but the acting was good . " * 10
+    with pytest.warns(TruncationWarning, match="1 of 2 inputs"):
+        probs = scorer.classify(["the movie", long_text], template, verbalizer)
+    assert probs.shape == (2, 2)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
+    # the long input scored exactly as its cut prompt: same ids, mask at the end
+    cut = template.encode(tiny_tokenizer, long_text, scorer.max_length)
+    raw = tiny_tokenizer.decode(cut.ids[1:-1])
+    words = scorer.label_logprobs([raw], [i[0] for i in verbalizer.bind(tiny_tokenizer).word_ids])
+    np.testing.assert_allclose(probs[1], verbalizer.bind(tiny_tokenizer).class_probs(words)[0], atol=1e-6)
+
+
+def test_pet_scores_a_split_word_as_the_sum_of_its_pieces(scorer, tiny_model, tiny_tokenizer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["fantastic"]}, multi_token="pet")
+    bound = verbalizer.bind(tiny_tokenizer)
+    got = scorer.word_logprobs(["the movie"], template, bound)[0]
+    one = manual_logprobs(tiny_model, tiny_tokenizer, "the movie it was [MASK] .")[0]
+    two = manual_logprobs(tiny_model, tiny_tokenizer, "the movie it was [MASK] [MASK] .")
+    fan, tastic = bound.word_ids[1]
+    np.testing.assert_allclose(got, [one[bound.word_ids[0][0]].item(), (two[0, fan] + two[1, tastic]).item()], atol=1e-5)
+
+
+def test_calibration_divides_by_the_content_free_probabilities(scorer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
+    texts = ["the movie", "the plot was terrible", "i loved it"]
+    p_cf = scorer.content_free_probs(template, verbalizer)
+    raw = scorer.classify(texts, template, verbalizer)
+    calibrated = scorer.classify(texts, template, verbalizer, calibrate=True)
+    np.testing.assert_allclose(calibrated, calibrate_probs(raw, p_cf))
+    np.testing.assert_allclose(calibrate_probs(p_cf[None], p_cf), [[0.5, 0.5]])
+    custom = scorer.classify(texts, template, verbalizer, calibrate=["n/a"])
+    np.testing.assert_allclose(custom, calibrate_probs(raw, scorer.content_free_probs(template, verbalizer, ["n/a"])))
+
+
+def test_out_of_memory_halves_the_batch_and_retries(tiny_model, tiny_tokenizer):
+    scorer = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False)
+    real_encoder = scorer._encoder
+    sizes = []
+
+    def small_memory_encoder(input_ids, attention_mask):
+        sizes.append(input_ids.shape[0])
+        if input_ids.shape[0] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_encoder(input_ids=input_ids, attention_mask=attention_mask)
+
+    ids = tiny_tokenizer.convert_tokens_to_ids(["great", "bad"])
+    texts = [t for t in TEXTS if t.count("[MASK]") == 1]
+    scorer._encoder = small_memory_encoder
+    with pytest.warns(ResourceWarning, match="batch_size=2"):
+        got = scorer.label_logprobs(texts, ids)
+    assert sizes[:3] == [4, 2, 1]
+    expected = MaskScorer(tiny_model, tiny_tokenizer, progress=False).label_logprobs(texts, ids)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_out_of_memory_with_one_text_says_what_to_do(tiny_model, tiny_tokenizer):
+    scorer = MaskScorer(tiny_model, tiny_tokenizer, batch_size=1, progress=False)
+
+    def no_memory(input_ids, attention_mask):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    scorer._encoder = no_memory
+    with warnings.catch_warnings(), pytest.raises(RuntimeError, match="batch of one text"):
+        scorer.top_k("it was [MASK] .")
+
+
+def test_limits_and_options(tiny_model, tiny_tokenizer):
+    scorer = MaskScorer(tiny_model, tiny_tokenizer)
+    assert scorer.max_length == 40
+    assert scorer.device == torch.device("cpu")
+    with pytest.raises(ValueError, match="batch_size"):
+        MaskScorer(tiny_model, tiny_tokenizer, batch_size=0)

@@ -1,0 +1,104 @@
+"""Template: validation of slots, filling, encoding and truncation that keeps the mask."""
+
+import pytest
+
+from helpers import Template, TemplateError
+
+
+def test_mask_slot_and_literal_mask_are_the_same(tiny_tokenizer):
+    a = Template("{text} It was {mask}.").encode(tiny_tokenizer, "the movie")
+    b = Template("{text} It was [MASK].").encode(tiny_tokenizer, "the movie")
+    assert a == b
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("{text} It was great.", "no mask slot"),
+    ("{text} It was {mask} and {mask}.", "2 mask slots"),
+    ("{text} [MASK] or {mask}", "2 mask slots"),
+])
+def test_template_needs_exactly_one_mask(bad, message):
+    with pytest.raises(TemplateError, match=message):
+        Template(bad)
+
+
+def test_template_needs_a_text_slot():
+    with pytest.raises(TemplateError, match="no text slot"):
+        Template("It was {mask}.")
+
+
+def test_unnamed_slot_is_refused():
+    with pytest.raises(TemplateError, match="unnamed slot"):
+        Template("{} It was {mask}.")
+
+
+def test_missing_value_for_a_slot_names_it():
+    template = Template("{sentence} {span} is a type of {mask}.")
+    assert template.text_slots == ("sentence", "span")
+    with pytest.raises(TemplateError, match=r"\['span'\]"):
+        template.fill({"sentence": "John went to Paris."})
+    with pytest.raises(TemplateError, match="pass a dict"):
+        template.fill("John went to Paris.")
+
+
+def test_fill_puts_the_mask_token_in_the_slot():
+    template = Template("{text} All in all, it was {mask}.")
+    assert template.fill("Nice.") == "Nice. All in all, it was [MASK]."
+    assert template.fill("Nice.", mask_token="<mask>") == "Nice. All in all, it was <mask>."
+
+
+def test_encoding_equals_tokenizing_the_whole_prompt(tiny_tokenizer):
+    template = Template("{text} it was {mask}.")
+    text = "the movie was not very good , but the acting was fine"
+    encoded = template.encode(tiny_tokenizer, text)
+    assert encoded.ids == tiny_tokenizer.encode(template.fill(text))
+    assert [encoded.ids[p] for p in encoded.mask_positions] == [tiny_tokenizer.mask_token_id]
+    assert not encoded.truncated
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_long_text_is_cut_and_the_template_and_mask_survive(tiny_tokenizer, side):
+    template = Template("{text} it was {mask}.", truncate=side)
+    words = "the movie was good and the plot was bad".split()
+    text = " ".join(words * 10)  # 90 words, far over the 40-token limit
+    encoded = template.encode(tiny_tokenizer, text)
+    assert encoded.truncated
+    assert len(encoded.ids) == tiny_tokenizer.model_max_length
+    tokens = tiny_tokenizer.convert_ids_to_tokens(encoded.ids)
+    assert tokens[-5:] == ["it", "was", "[MASK]", ".", "[SEP]"]
+    assert tokens[encoded.mask_positions[0]] == "[MASK]"
+    kept = tokens[1:-5]
+    expected = text.split()[: len(kept)] if side == "right" else text.split()[-len(kept):]
+    assert kept == expected
+
+
+def test_two_text_slots_cut_the_longest_first(tiny_tokenizer):
+    template = Template("{sentence} {span} is a {mask}.")
+    sentence = " ".join(["the movie was good"] * 20)
+    encoded = template.encode(tiny_tokenizer, {"sentence": sentence, "span": "john"})
+    tokens = tiny_tokenizer.convert_ids_to_tokens(encoded.ids)
+    assert tokens[-6:] == ["john", "is", "a", "[MASK]", ".", "[SEP]"]
+    assert len(encoded.ids) == tiny_tokenizer.model_max_length
+
+
+def test_several_masks_for_multi_piece_words(tiny_tokenizer):
+    encoded = Template("{text} it was {mask}.").encode(tiny_tokenizer, "the movie", n_masks=3)
+    tokens = tiny_tokenizer.convert_ids_to_tokens(encoded.ids)
+    assert [tokens[p] for p in encoded.mask_positions] == ["[MASK]"] * 3
+    assert encoded.mask_positions == [5, 6, 7]
+
+
+def test_template_longer_than_the_model_is_an_error(tiny_tokenizer):
+    template = Template("{text} " + "the movie was good . " * 10 + "{mask}")
+    with pytest.raises(TemplateError, match="shorten the template"):
+        template.encode(tiny_tokenizer, "fine")
+
+
+def test_mask_token_inside_the_text_is_not_the_answer_slot(tiny_tokenizer):
+    encoded = Template("{text} it was {mask}.").encode(tiny_tokenizer, "[MASK]")
+    assert encoded.mask_positions == [4]
+    assert encoded.ids.count(tiny_tokenizer.mask_token_id) == 2
+
+
+def test_truncate_option_is_checked():
+    with pytest.raises(TemplateError, match="truncate"):
+        Template("{text} {mask}", truncate="middle")
