@@ -118,7 +118,7 @@ class Template:
             if field == MASK_SLOT:
                 pieces.append(([tokenizer.mask_token_id] * n_masks, MASK_SLOT))
             elif field:
-                pieces.append((tokenizer.encode(fields[field], add_special_tokens=False), field))
+                pieces.append((tokenizer.encode(fields[field], add_special_tokens=False, verbose=False), field))
         is_text = [slot not in (None, MASK_SLOT) for _, slot in pieces]
         prefix, suffix = special_tokens_around(tokenizer)
         fixed = sum(len(ids) for (ids, _), t in zip(pieces, is_text) if not t) + len(prefix) + len(suffix)

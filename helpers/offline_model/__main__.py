@@ -1,22 +1,19 @@
-"""Command line: ``python -m helpers.offline_model {train,evaluate,card}``."""
+"""Command line: ``python -m helpers.offline_model {train,evaluate} [options]``."""
 
 import sys
 
-USAGE = "usage: python -m helpers.offline_model {train,evaluate,card} [options]"
+USAGE = "usage: python -m helpers.offline_model {train,evaluate} [options]  (--help after either)"
 
 
 def main() -> None:
     """Dispatch to the sub-command's own argument parser."""
-    if len(sys.argv) < 2 or sys.argv[1] not in ("train", "evaluate", "card"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("train", "evaluate"):
         sys.exit(USAGE)
-    command, rest = sys.argv[1], sys.argv[2:]
-    if command == "train":
+    if sys.argv[1] == "train":
         from .train import main as run
-    elif command == "evaluate":
-        from .evaluate import main as run
     else:
-        from .card import main as run
-    run(rest)
+        from .evaluate import main as run
+    run(sys.argv[2:])
 
 
 main()

@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import random
+import re
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -34,6 +35,56 @@ from .masking import mask_tokens
 HELDOUT_REVIEWS = 250
 
 
+WORDNET_DIR = Path("/usr/share/wordnet")  # Debian's wordnet-base package
+
+
+def _article(phrase: str) -> str:
+    return "an" if phrase[:1].lower() in "aeio" else "a"
+
+
+def wordnet_documents(folder: Path = WORDNET_DIR) -> list[str]:
+    """English prose from WordNet 3.0 (Miller 1995): one short document per synset.
+
+    Each synset gives its definition ("paris: national capital of france"), its usage
+    examples, and for nouns what it is a kind or an instance of ("a poodle is a kind of dog",
+    "paris is a national capital"). Returns [] when the package is not installed.
+    """
+    files = {"n": folder / "data.noun", "a": folder / "data.adj", "v": folder / "data.verb"}
+    if not all(f.is_file() for f in files.values()):
+        return []
+    synsets = {}
+    for pos, path in files.items():
+        for line in path.read_text(encoding="latin-1").splitlines():
+            if line.startswith("  "):
+                continue  # licence header
+            head, _, gloss = line.partition(" | ")
+            fields = head.split()
+            n_words = int(fields[3], 16)
+            words = [re.sub(r"\(\w+\)$", "", w).replace("_", " ") for w in fields[4:4 + 2 * n_words:2]]
+            n_pointers = int(fields[4 + 2 * n_words])
+            pointers = [fields[5 + 2 * n_words + 4 * i: 9 + 2 * n_words + 4 * i] for i in range(n_pointers)]
+            synsets[(pos, fields[0])] = (words, pointers, gloss.strip())
+    docs = []
+    for (pos, _), (words, pointers, gloss) in synsets.items():
+        examples = re.findall(r'"([^"]+)"', gloss)
+        definition = re.sub(r'"[^"]*"', "", gloss).split(";")[0].strip(" ;")
+        lines = []
+        for w in words[:1]:
+            if pos == "n":
+                lines.append(f"{w}: {definition}.")
+                for symbol, offset, target_pos, _ in pointers:
+                    if symbol in ("@", "@i") and (target_pos, offset) in synsets:
+                        kind = synsets[(target_pos, offset)][0][0]
+                        lines.append(f"{w} is {_article(kind)} {kind}." if symbol == "@i"
+                                     else f"{_article(w)} {w} is a kind of {kind}.")
+            elif pos == "a":
+                lines.append(f"{w} means {definition}.")
+            else:
+                lines.append(f"to {w} means to {definition}.")
+        docs.append(" ".join(lines + [e.strip() for e in examples]))
+    return docs
+
+
 def corpus_documents(seed: int) -> tuple[dict[str, list[str]], list[str]]:
     """Return training documents by source and the held-out IMDB train reviews."""
     reviews = list(load_imdb("train").texts)
@@ -41,6 +92,10 @@ def corpus_documents(seed: int) -> tuple[dict[str, list[str]], list[str]]:
     phrases = sorted({t for t in load_sst2("train").texts if len(t.split()) >= 3})
     sentences = [" ".join(s.tokens) for s in load_conll2003("train")]
     docs = {"imdb": reviews[HELDOUT_REVIEWS:], "sst2": phrases, "conll": sentences}
+    wordnet = wordnet_documents()
+    if wordnet:
+        random.Random(seed).shuffle(wordnet)
+        docs["wordnet"] = wordnet
     return docs, reviews[:HELDOUT_REVIEWS]
 
 

