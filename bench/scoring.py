@@ -10,7 +10,8 @@ Three ways to classify with the prompt "{text} It was [MASK]." and great / terri
 2. ``transformers.pipeline("fill-mask", targets=label_words)`` with ``batch_size`` set;
 3. ``helpers.MaskScorer.classify``.
 
-Long reviews are cut once, inside the text slot, so all three see the same prompts.
+Long reviews are cut once, inside the text slot, so all three see the same prompts; by
+default all three use the same fused (SDPA) attention.
 Prints one table row per method and workload (texts/s, speed-up, peak memory, agreement),
 and a last line ``speedup_vs_naive=<float> speedup_vs_pipeline=<float>`` (total time).
 """
@@ -106,6 +107,8 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="hub id or folder (default: the offline default model)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (weights)")
+    ap.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"],
+                    help="attention for the naive loop and the pipeline (MaskScorer always scores with sdpa)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--n-sst2", type=int, default=872)
     ap.add_argument("--n-imdb", type=int, default=1000)
@@ -115,6 +118,7 @@ def main() -> None:
         args.n_sst2, args.n_imdb = 200, 50
 
     model, tokenizer = load_mlm(args.model, device=args.device, dtype=args.dtype)
+    model.set_attn_implementation(args.attention)
     scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False)
     fill_mask = pipeline("fill-mask", model=model, tokenizer=tokenizer, device=model.device)
     words = [w for label in VERBALIZER.labels for w in VERBALIZER.label_words[label]]
@@ -124,7 +128,8 @@ def main() -> None:
         "IMDB": cut_reviews(tokenizer, load_imdb("test", n=args.n_imdb, seed=0).texts, scorer.max_length),
     }
     print(f"model {model.config.name_or_path} on {model.device} ({platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads), dtype {next(model.parameters()).dtype}, batch {args.batch_size}")
+          f"{torch.get_num_threads()} threads), dtype {next(model.parameters()).dtype}, batch {args.batch_size}, "
+          f"attention {args.attention} (naive, pipeline) / sdpa (MaskScorer)")
     header = f"{'workload':<8}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
     print(header)
     print("-" * len(header))

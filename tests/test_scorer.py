@@ -153,3 +153,20 @@ def test_limits_and_options(tiny_model, tiny_tokenizer):
     assert scorer.device == torch.device("cpu")
     with pytest.raises(ValueError, match="batch_size"):
         MaskScorer(tiny_model, tiny_tokenizer, batch_size=0)
+
+
+def test_scoring_uses_fused_attention_and_gives_the_model_back(scorer, tiny_model):
+    seen = []
+    real = scorer._encoder.forward
+
+    def spy(*args, **kwargs):
+        seen.append(tiny_model.config._attn_implementation)
+        return real(*args, **kwargs)
+
+    scorer._encoder.forward = spy
+    try:
+        scorer.top_k("it was [MASK] .")
+    finally:
+        del scorer._encoder.forward
+    assert seen == ["sdpa"]
+    assert tiny_model.config._attn_implementation == "eager"

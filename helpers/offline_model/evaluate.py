@@ -169,7 +169,7 @@ def cloze_table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def write_card(results: dict, validation: dict[str, float], path: Path = CARD_PATH) -> None:
+def write_card(results: dict, validation: dict[str, float], note: str = "", path: Path = CARD_PATH) -> None:
     """Write the model card from the adapter's training facts and this evaluation."""
     meta = adapter_metadata(ADAPTER_PATH)
     size_mb = ADAPTER_PATH.stat().st_size / 1e6
@@ -178,7 +178,7 @@ def write_card(results: dict, validation: dict[str, float], path: Path = CARD_PA
         meta=meta, size_mb=size_mb, hours=meta["wall_time_s"] / 3600, corpus=json.dumps(meta["corpus"]),
         bars=bars_table(results), cloze=cloze_table(results), sets=sets, chosen=NER_CHOSEN,
         eval_hardware=f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        seconds=results["seconds"],
+        seconds=results["seconds"], note=note,
     )
     path.write_text(text)
 
@@ -205,16 +205,20 @@ continued masked-LM training on every layer restored it.
 
 ## Training
 - Command: `python -m helpers.offline_model train --out runs/mlm` (seeded, resumable).
-- Corpus (train splits only, text only, from `../shared/data`): documents per source {corpus}
-  (IMDB train minus 250 held-out reviews; SST-2 train phrases of 3+ words, deduplicated;
-  CoNLL-2003 train sentences, repeated twice), packed into {meta[training_blocks]:,} blocks of
-  {meta[seq_len]} tokens.
+- Corpus, documents per source (the final run's mix): {corpus}. IMDB train minus 250
+  held-out reviews, SST-2 train phrases of 3+ words (deduplicated) and CoNLL-2003 train
+  sentences (text only, repeated), all from `../shared/data` (train splits only; never a
+  validation or test split, never `../shared/holdout`); and WordNet 3.0 (Miller 1995; Debian
+  package `wordnet-base`, WordNet licence): each synset's definition, usage examples and
+  "is a kind of" / instance relations written as sentences. Packed into
+  {meta[training_blocks]:,} blocks of {meta[seq_len]} tokens.
 - Objective: BERT masking (15 % of tokens; 80 % [MASK], 10 % random, 10 % unchanged); loss only
   at masked positions.
 - Optimiser: AdamW, peak learning rate {meta[peak_lr]:g}, warm-up then cosine decay to 10 %,
   batch {meta[batch_size]} x {meta[seq_len]} tokens, bf16 autocast: {meta[bf16_autocast]}.
 - Steps: {meta[steps]:,}; tokens seen: {meta[tokens_seen]:,}; wall time: {hours:.2f} h on
   {meta[hardware]} (torch {meta[torch]}).
+- Run notes: {note}
 
 ## Evaluation (held-out data the model never trained on)
 {bars}
@@ -251,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default=None, help="model name or folder (default: the offline default)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--card", action="store_true", help="also write MODEL_CARD.md")
+    ap.add_argument("--note", default="", help="a sentence for the card's training section (e.g. how the run went)")
     args = ap.parse_args(argv)
     model, tokenizer = load_mlm(args.model)
     scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False)
@@ -262,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.card:
         validation = {k: span_typing_accuracy(scorer, "validation", w) for k, w in NER_WORD_SETS.items()}
         print("label-word sets on CoNLL validation:", {k: round(v, 4) for k, v in validation.items()})
-        write_card(results, validation)
+        write_card(results, validation, note=args.note)
         print(f"wrote {CARD_PATH}")
     met = all(results[k] >= v for k, v in BARS.items())
     print("all bars met" if met else "NOT all bars met")

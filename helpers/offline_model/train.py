@@ -24,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..data import load_conll2003, load_imdb, load_sst2
@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--no-bf16", action="store_true", help="train in fp32 (bf16 autocast is the default)")
-    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="go on from <out>/checkpoint.pt")
+    ap.add_argument("--init-from", type=Path, help="start from a trained adapter file, e.g. to train the shipped one further")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -213,6 +214,11 @@ def main(argv: list[str] | None = None) -> None:
 
     step, tokens_seen, wall = 0, 0, 0.0
     ckpt_path = args.out / "checkpoint.pt"
+    if args.init_from:
+        for key, tensor in load_file(str(args.init_from)).items():
+            name = "bert." + key.removeprefix("lora.") if key.startswith("lora.") else key
+            params[name].data.copy_(tensor.float())
+        print(f"initialised from {args.init_from}")
     if args.resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device)
         for name, tensor in ckpt["params"].items():
