@@ -164,7 +164,7 @@ class MaskScorer:
         batch = [texts] if single else list(texts)
         found = self.score_masks(self.encode_texts(batch), lambda lp: torch.topk(lp.exp(), k, dim=-1))
         tokens = self.tokenizer.convert_ids_to_tokens
-        out = [[list(zip(tokens(i.tolist()), p.round(6).tolist())) for p, i in zip(*r)] for r in found]
+        out = [[list(zip(tokens(i.tolist()), p.astype(float).round(6).tolist())) for p, i in zip(*r)] for r in found]
         return out[0] if single else out
 
     def label_logprobs(self, texts: Sequence[str], token_ids: Sequence[int]) -> np.ndarray:

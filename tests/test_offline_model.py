@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -108,3 +109,13 @@ def test_default_model_loads_with_the_network_unplugged(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", unplugged)
     model, _ = load_mlm(device="cpu")
     assert model.config.name_or_path == "promptlab/minilm-l6-mlm"
+
+
+@needs_default
+def test_pinned_top5_so_a_changed_model_cannot_slip_in(default_model):
+    from helpers import MaskScorer
+
+    model, tokenizer = default_model
+    top = MaskScorer(model, tokenizer).top_k("he drove his [MASK] to work.", k=5)[0]
+    assert [t for t, _ in top] == ["car", "truck", "bus", "drive", "husband"]
+    np.testing.assert_allclose([p for _, p in top], [0.114842, 0.063358, 0.058052, 0.039854, 0.036592], atol=2e-5)
