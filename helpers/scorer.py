@@ -14,6 +14,8 @@ which dominates on long inputs.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
@@ -32,6 +34,15 @@ TextInput = str | Mapping[str, str]
 
 class TruncationWarning(UserWarning):
     """Some inputs were longer than the model allows and their text was cut."""
+
+
+def _stacklevel_outside_package() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside ``helpers``."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @contextlib.contextmanager
@@ -187,7 +198,7 @@ class MaskScorer:
             warnings.warn(
                 f"{cut} of {len(texts)} inputs were longer than the model's {self.max_length}-token limit; "
                 f"their text was cut (truncate={template.truncate!r}) so the template and mask fit",
-                TruncationWarning, stacklevel=3,
+                TruncationWarning, stacklevel=_stacklevel_outside_package(),
             )
         return prompts
 

@@ -170,3 +170,11 @@ def test_scoring_uses_fused_attention_and_gives_the_model_back(scorer, tiny_mode
         del scorer._encoder.forward
     assert seen == ["sdpa"]
     assert tiny_model.config._attn_implementation == "eager"
+
+
+def test_truncation_warning_points_at_the_callers_line(scorer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
+    with pytest.warns(TruncationWarning) as caught:
+        scorer.classify(["the movie was good . " * 20], template, verbalizer)
+    assert caught[0].filename == __file__
