@@ -130,7 +130,7 @@ def main() -> None:
     print(f"model {model.config.name_or_path} on {model.device} ({platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads), dtype {next(model.parameters()).dtype}, batch {args.batch_size}, "
           f"attention {args.attention} (naive, pipeline) / sdpa (MaskScorer)")
-    header = f"{'workload':<8}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
+    header = f"{'workload':<10}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
     print(header)
     print("-" * len(header))
     totals = {"naive": 0.0, "pipeline": 0.0, "MaskScorer": 0.0}
@@ -153,7 +153,7 @@ def main() -> None:
             totals[method] += seconds[method]
         for method in runs:
             agree = (predictions[method] == predictions["naive"]).mean()
-            print(f"{name:<8}{method:<12}{len(texts):>6}{seconds[method]:>9.2f}{len(texts) / seconds[method]:>9.1f}"
+            print(f"{name:<10}{method:<12}{len(texts):>6}{seconds[method]:>9.2f}{len(texts) / seconds[method]:>9.1f}"
                   f"{seconds['naive'] / seconds[method]:>9.1f}{seconds['pipeline'] / seconds[method]:>8.1f}"
                   f"{memory[method]:>9.0f}{agree:>7.1%}")
     print(f"speedup_vs_naive={totals['naive'] / totals['MaskScorer']:.2f} "
