@@ -23,6 +23,7 @@ import torch
 
 from ..data import load_conll2003, load_imdb, load_sst2
 from ..models import load_mlm
+from ..ner import entities_from_bio
 from ..scorer import MaskScorer
 from ..template import EncodedPrompt, Template
 from ..verbalizer import Verbalizer
@@ -93,18 +94,8 @@ def masked_token_accuracy(scorer: MaskScorer, texts: list[str], max_length: int,
 
 def gold_spans(sentences, types: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """(sentence, span, type) for every gold entity of the given types."""
-    out = []
-    for s in sentences:
-        start = None
-        for i, tag in enumerate(s.tags + ["O"]):
-            if start is not None and not tag.startswith("I-"):
-                kind = s.tags[start][2:]
-                if kind in types:
-                    out.append((" ".join(s.tokens), " ".join(s.tokens[start:i]), kind))
-                start = None
-            if tag.startswith("B-"):
-                start = i
-    return out
+    return [(" ".join(s.tokens), " ".join(s.tokens[start:end]), kind)
+            for s in sentences for start, end, kind in entities_from_bio(s.tags) if kind in types]
 
 
 def span_typing_accuracy(scorer: MaskScorer, split: str, words: dict[str, list[str]]) -> float:

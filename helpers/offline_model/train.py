@@ -136,7 +136,7 @@ def trainable_parameters(model) -> dict[str, nn.Parameter]:
     return chosen
 
 
-def export_adapter(model, params: dict[str, nn.Parameter], path: Path, meta: dict) -> None:
+def export_adapter(params: dict[str, nn.Parameter], path: Path, meta: dict) -> None:
     """Save LoRA factors (fp16), norms and head (fp32) with training facts as metadata."""
     tensors = {}
     for name, p in params.items():
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
                     "optimizer": opt.state_dict(), "step": step, "tokens_seen": tokens_seen,
                     "wall_time_s": wall}, ckpt_path)
         meta = dict(meta_base, steps=step, tokens_seen=tokens_seen, wall_time_s=round(wall))
-        export_adapter(model, params, args.out / "mlm_adapter.safetensors", meta)
+        export_adapter(params, args.out / "mlm_adapter.safetensors", meta)
 
     log = (args.out / "log.jsonl").open("a")
     model.train()
