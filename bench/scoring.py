@@ -91,7 +91,7 @@ def naive(model, tokenizer, prompts: list[str], word_ids: list[int]) -> np.ndarr
     return np.array(predictions)
 
 
-def with_pipeline(fill_mask, tokenizer, prompts: list[str], words: list[str], batch_size: int) -> np.ndarray:
+def with_pipeline(fill_mask, prompts: list[str], words: list[str], batch_size: int) -> np.ndarray:
     """Method 2: the fill-mask pipeline restricted to the label words."""
     results = fill_mask(prompts, targets=words, top_k=len(words), batch_size=batch_size)
     predictions = []
@@ -138,7 +138,7 @@ def main() -> None:
         prompts = [TEMPLATE.fill(t, tokenizer.mask_token) for t in texts]
         runs = {
             "naive": lambda: naive(model, tokenizer, prompts, word_ids),
-            "pipeline": lambda: with_pipeline(fill_mask, tokenizer, prompts, words, args.batch_size),
+            "pipeline": lambda: with_pipeline(fill_mask, prompts, words, args.batch_size),
             "MaskScorer": lambda: scorer.classify(texts, TEMPLATE, VERBALIZER).argmax(axis=1),
         }
         seconds, predictions, memory = {}, {}, {}

@@ -18,10 +18,10 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..data import load_conll2003, load_imdb, load_sst2
+from ..evaluation import evaluate_classifier
 from ..models import load_mlm
 from ..ner import entities_from_bio
 from ..scorer import MaskScorer
@@ -79,10 +79,11 @@ def masked_token_accuracy(scorer: MaskScorer, texts: list[str], max_length: int,
     """Top-1 accuracy at BERT-masked positions (15 %, 80/10/10) of ``texts``, cut to ``max_length``."""
     tok = scorer.tokenizer
     generator = torch.Generator().manual_seed(seed)
+    special_ids = torch.tensor(tok.all_special_ids)
     prompts, targets = [], []
     for text in texts:
         ids = torch.tensor([tok.encode(text, truncation=True, max_length=max_length)])
-        special = torch.isin(ids, torch.tensor(tok.all_special_ids))
+        special = torch.isin(ids, special_ids)
         inputs, labels = mask_tokens(ids, special, tok.mask_token_id, len(tok), generator)
         positions = (labels[0] != -100).nonzero().flatten().tolist()
         prompts.append(EncodedPrompt(inputs[0].tolist(), positions, False))
@@ -102,9 +103,9 @@ def span_typing_accuracy(scorer: MaskScorer, split: str, words: dict[str, list[s
     """Accuracy of typing gold spans of ``words``' types with the NER template."""
     spans = gold_spans(load_conll2003(split), tuple(words))
     verbalizer = Verbalizer(words, aggregate="sum_prob")
-    probs = scorer.classify([{"sentence": s, "span": e} for s, e, _ in spans], Template(NER_TEMPLATE), verbalizer)
-    truth = np.array([verbalizer.labels.index(t) for _, _, t in spans])
-    return float((probs.argmax(axis=1) == truth).mean())
+    inputs = [{"sentence": s, "span": e} for s, e, _ in spans]
+    truth = [verbalizer.labels.index(t) for _, _, t in spans]
+    return evaluate_classifier(scorer, inputs, truth, Template(NER_TEMPLATE), verbalizer)[0].accuracy
 
 
 def cloze_results(scorer: MaskScorer) -> list[tuple[str, list[str], bool]]:
@@ -126,8 +127,7 @@ def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
     timings["imdb"] = time.perf_counter() - t
     t = time.perf_counter()
     sst2 = load_sst2("validation")
-    probs = scorer.classify(sst2.texts, Template(SST2_TEMPLATE), Verbalizer(SST2_WORDS))
-    acc_sst2 = float((probs.argmax(axis=1) == sst2.labels).mean())
+    acc_sst2 = evaluate_classifier(scorer, sst2.texts, sst2.labels, Template(SST2_TEMPLATE), Verbalizer(SST2_WORDS))[0].accuracy
     timings["sst2"] = time.perf_counter() - t
     t = time.perf_counter()
     acc_ner = span_typing_accuracy(scorer, "test", NER_WORD_SETS[NER_CHOSEN])
