@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bertviz.util import format_special_chars
@@ -16,10 +16,11 @@ __all__ = ["AttentionView", "MAX_DRAWN_SHAPES", "MAX_NEURON_VIEW_NUMBERS", "head
 
 # SVG shapes one view may draw at once; past this the page freezes for seconds
 # (bench/attention_views.py measures the drawing time in Chromium).
-MAX_DRAWN_SHAPES = 60_000
+MAX_DRAWN_SHAPES = 120_000
 # Numbers the neuron view carries (all layers and heads: weights, queries, keys), about 7 bytes each.
 MAX_NEURON_VIEW_NUMBERS = 2_000_000
-_FONT = "font-family:'Helvetica Neue', Helvetica, Arial, sans-serif;"
+# Wide views (model, neuron) scroll sideways instead of being cut off by the output area.
+_STYLE = "font-family:'Helvetica Neue', Helvetica, Arial, sans-serif; overflow-x:auto;"
 _view_numbers = itertools.count(1)
 
 
@@ -29,7 +30,10 @@ class AttentionView:
 
     kind: str
     tokens: tuple[str, ...]
-    html: str
+    html: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} of {len(self.tokens)} tokens: {' '.join(self.tokens)}>"
 
     def _repr_html_(self) -> str:
         return self.html
@@ -56,7 +60,7 @@ def _render(kind: str, tokens: list[str], params: dict, controls: str) -> Attent
     """Put BertViz's script for ``kind`` and its parameters into one self-contained HTML block."""
     root_id = f"promptlab-{kind.replace('_', '-')}-{next(_view_numbers)}"
     params = {**params, "root_div_id": root_id}
-    markup = (f'<div id="{root_id}" class="promptlab-attention-view" style="{_FONT}">\n'
+    markup = (f'<div id="{root_id}" class="promptlab-attention-view" style="{_STYLE}">\n'
               f'<span style="user-select:none">{controls}</span>\n<div id="vis"></div>\n</div>\n'
               f'<script type="text/javascript">\n{view_script(kind, params, root_id)}</script>\n')
     return AttentionView(kind=kind, tokens=tuple(tokens), html=markup)
@@ -87,10 +91,10 @@ def head_view(model, tokenizer, text: str, layer: int | None = None,
     if not 0 <= layer < n_layers:
         raise ValueError(f"layer must be in 0..{n_layers - 1}; got {layer}")
     n = len(tokens)
-    fits = max(1, MAX_DRAWN_SHAPES // (3 * n * n))
-    _check_size("head view", 3 * len(heads) * n * n, f"{len(heads)} heads x {n}x{n} token pairs x 3",
-                f"Pass heads= with at most {fits} heads, or a shorter text.")
-    weights = [_rounded(a[0, heads], 4) for a in attention]
+    per_head = n * n + 2 * n  # a line per token pair, a colour box per token on each side
+    _check_size("head view", len(heads) * per_head, f"{len(heads)} heads x ({n}x{n} token pairs + 2x{n} boxes)",
+                f"Pass heads= with at most {max(1, MAX_DRAWN_SHAPES // per_head)} heads, or a shorter text.")
+    weights = [_rounded(a[0, heads], 3) for a in attention]
     params = {"attention": [{"name": None, "attn": weights, "left_text": format_special_chars(tokens),
                              "right_text": format_special_chars(tokens)}],
               "default_filter": "0", "layer": layer, "heads": None, "include_layers": list(range(n_layers))}
@@ -108,7 +112,7 @@ def model_view(model, tokenizer, text: str, layers: list[int] | None = None,
     _check_size("model view", len(layers) * len(heads) * n * n,
                 f"{len(layers)} layers x {len(heads)} heads x {n}x{n} token pairs",
                 f"Pass layers= and heads= with at most {fits} layer-head pairs in all, or a shorter text.")
-    weights = [_rounded(attention[layer][0, heads], 4) for layer in layers]
+    weights = [_rounded(attention[layer][0, heads], 3) for layer in layers]
     params = {"attention": [{"name": None, "attn": weights, "left_text": format_special_chars(tokens),
                              "right_text": format_special_chars(tokens)}],
               "default_filter": "0", "display_mode": "light", "include_layers": layers,
@@ -123,15 +127,16 @@ def neuron_view(model, tokenizer, text: str, layer: int = 0, head: int = 0) -> A
     n_layers, n_heads, n, size = queries.shape
     if not (0 <= layer < n_layers and 0 <= head < n_heads):
         raise ValueError(f"layer must be in 0..{n_layers - 1} and head in 0..{n_heads - 1}; got {layer}, {head}")
-    _check_size("neuron view", n * n + 3 * n * size, f"{n}x{n} token pairs + 3 x {n} tokens x {size} dimensions",
+    # measured with bench/attention_views.py: about 7 shapes per token pair and 4 per vector entry
+    _check_size("neuron view", 7 * n * n + 4 * n * size, f"7 x {n}x{n} token pairs + 4 x {n} tokens x {size} dimensions",
                 "Pass a shorter text.")
     numbers = n_layers * n_heads * (n * n + 2 * n * size)
     if numbers > MAX_NEURON_VIEW_NUMBERS:
         raise ValueError(f"the neuron view would carry {numbers:,} numbers (every layer and head); past "
                          f"{MAX_NEURON_VIEW_NUMBERS:,} the page is too heavy to load. Pass a shorter text.")
     shown = format_special_chars(tokens)
-    params = {"attention": {"all": {"attn": [_rounded(a[0], 4) for a in attention],
-                                    "queries": _rounded(queries, 3), "keys": _rounded(keys, 3),
+    params = {"attention": {"all": {"attn": [_rounded(a[0], 3) for a in attention],
+                                    "queries": _rounded(queries, 2), "keys": _rounded(keys, 2),
                                     "left_text": shown, "right_text": shown}},
               "default_filter": "all", "bidirectional": True, "display_mode": "light",
               "layer": layer, "head": head}

@@ -1,0 +1,91 @@
+"""Attention views are self-contained HTML (no CDN), carry the right data, refuse what would freeze a page.
+
+That they draw in a real browser is tests/browser/test_jupyterlab_views.py.
+"""
+
+import importlib.util
+import re
+
+import pytest
+import torch
+from transformers import DistilBertConfig, DistilBertForMaskedLM
+
+import helpers.attention_views as views
+from helpers.attention import attention_for, queries_and_keys_for
+from helpers.offline_scripts import OfflineScriptError, library_source, view_script
+
+TEXT = "the movie was [MASK] ."
+
+
+@pytest.mark.parametrize("view", [views.head_view, views.model_view, views.neuron_view])
+def test_views_load_nothing_from_the_network(tiny_model, tiny_tokenizer, view):
+    html = view(tiny_model, tiny_tokenizer, TEXT).html
+    assert "cdnjs" not in html and "require.config" not in html and " src=" not in html
+    assert html.count("</script>") == 1  # one script holds d3, jQuery and the BertViz view
+    assert "d3js.org v5.7.0" in html and "jQuery v3.7.1" in html
+    assert '"[MASK]"' in html and '"movie"' in html
+
+
+def test_each_view_gets_its_own_element_id(tiny_model, tiny_tokenizer):
+    first, second = (views.head_view(tiny_model, tiny_tokenizer, TEXT) for _ in range(2))
+    ids = [re.search(r'<div id="([^"]+)"', v.html).group(1) for v in (first, second)]
+    assert ids[0] != ids[1] and all(i.startswith("promptlab-head-view-") for i in ids)
+    assert first.kind == "head_view" and first.tokens == ("[CLS]", "the", "movie", "was", "[MASK]", ".", "[SEP]")
+
+
+def test_queries_and_keys_reproduce_the_attention(tiny_model, tiny_tokenizer):
+    attention, tokens = attention_for(tiny_model, tiny_tokenizer, TEXT)
+    queries, keys, same_tokens = queries_and_keys_for(tiny_model, tiny_tokenizer, TEXT)
+    assert same_tokens == tokens and queries.shape == keys.shape == (2, 2, len(tokens), 16)
+    by_hand = torch.softmax(queries @ keys.transpose(-1, -2) / queries.shape[-1] ** 0.5, dim=-1)
+    torch.testing.assert_close(by_hand, torch.cat(attention), atol=1e-5, rtol=1e-5)
+
+
+def test_neuron_view_carries_queries_keys_and_weights_per_layer_and_head(tiny_model, tiny_tokenizer):
+    html = views.neuron_view(tiny_model, tiny_tokenizer, TEXT, layer=1, head=1).html
+    assert '"queries":[[[[' in html and '"keys":[[[[' in html and '"layer":1,"head":1' in html
+    with pytest.raises(ValueError, match=r"layer must be in 0\.\.1 and head in 0\.\.1"):
+        views.neuron_view(tiny_model, tiny_tokenizer, TEXT, layer=2)
+
+
+def test_queries_and_keys_need_a_bert_style_model(tiny_tokenizer):
+    config = DistilBertConfig(vocab_size=len(tiny_tokenizer), dim=32, n_layers=1, n_heads=2, hidden_dim=64,
+                              max_position_embeddings=40)
+    with pytest.raises(ValueError, match="BERT-style"):
+        queries_and_keys_for(DistilBertForMaskedLM(config).eval(), tiny_tokenizer, TEXT)
+
+
+def test_too_many_shapes_get_a_message_that_says_what_to_pass(tiny_model, tiny_tokenizer, monkeypatch):
+    monkeypatch.setattr(views, "MAX_DRAWN_SHAPES", 100)  # 7 tokens: 49 lines per head
+    with pytest.raises(ValueError, match=r"would draw 196 shapes \(2 layers x 2 heads x 7x7.*at most 2 layer-head"):
+        views.model_view(tiny_model, tiny_tokenizer, TEXT)
+    assert views.model_view(tiny_model, tiny_tokenizer, TEXT, layers=[1], heads=[0]).kind == "model_view"
+    with pytest.raises(ValueError, match=r"head view would draw 126 shapes.*heads= with at most 1 heads"):
+        views.head_view(tiny_model, tiny_tokenizer, TEXT)
+    assert views.head_view(tiny_model, tiny_tokenizer, TEXT, heads=[1]).kind == "head_view"
+
+
+def test_bad_layer_or_head_lists_are_refused(tiny_model, tiny_tokenizer):
+    with pytest.raises(ValueError, match=r"layers must be a non-empty list of indices in 0\.\.1"):
+        views.model_view(tiny_model, tiny_tokenizer, TEXT, layers=[3])
+    with pytest.raises(ValueError, match=r"layer must be in 0\.\.1"):
+        views.head_view(tiny_model, tiny_tokenizer, TEXT, layer=-1)
+
+
+def test_text_cannot_close_the_script_early():
+    script = view_script("head_view", {"attention": "</script><b>x</b>"}, "root")
+    assert "</script" not in script and "<\\/script><b>x<\\/b>" in script
+
+
+def test_save_writes_a_standalone_page(tiny_model, tiny_tokenizer, tmp_path):
+    view = views.model_view(tiny_model, tiny_tokenizer, TEXT)
+    page = view.save(tmp_path / "view.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and view.html in page and "<title>model_view: [CLS] the" in page
+
+
+def test_a_missing_library_package_says_how_to_install_it(monkeypatch):
+    library_source.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(OfflineScriptError, match=r"'mpld3' is not installed.*pip install -e"):
+        library_source("d3")
+    library_source.cache_clear()
