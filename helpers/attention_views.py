@@ -1,4 +1,8 @@
-"""BertViz attention views (head, model, neuron) that render with no network access."""
+"""BertViz attention views (head, model, neuron) that render with no network access.
+
+In a notebook a view is a small widget (``attention_widget.js``) that asks the kernel for
+the view's script; ``AttentionView.save`` writes the same view as a standalone page.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anywidget
+import traitlets
 from bertviz.util import format_special_chars
 
 from .attention import attention_for, queries_and_keys_for
@@ -24,19 +30,45 @@ _STYLE = "font-family:'Helvetica Neue', Helvetica, Arial, sans-serif; overflow-x
 _view_numbers = itertools.count(1)
 
 
+class _AttentionWidget(anywidget.AnyWidget):
+    """Notebook display of one view: the markup is widget state, the script is sent on request."""
+
+    _esm = Path(__file__).with_name("attention_widget.js")
+    markup = traitlets.Unicode().tag(sync=True)
+
+    def __init__(self, markup: str, script: str) -> None:
+        super().__init__(markup=markup)
+        self._script = script
+        self.on_msg(self._answer)
+
+    def _answer(self, widget, content: dict, buffers) -> None:
+        if content.get("request") == "script":
+            self.send({"script": self._script})
+
+
 @dataclass(frozen=True)
 class AttentionView:
-    """One attention view: shows itself in a notebook; ``save`` writes a standalone page."""
+    """One attention view: displays itself in a notebook; ``save`` writes a standalone page."""
 
     kind: str
     tokens: tuple[str, ...]
-    html: str = field(repr=False)
+    markup: str = field(repr=False)
+    script: str = field(repr=False)
 
     def __repr__(self) -> str:
         return f"<{self.kind} of {len(self.tokens)} tokens: {' '.join(self.tokens)}>"
 
-    def _repr_html_(self) -> str:
-        return self.html
+    @property
+    def html(self) -> str:
+        """The view as one HTML block: its markup and its self-contained script."""
+        return f'{self.markup}<script type="text/javascript">\n{self.script}</script>\n'
+
+    def _repr_mimebundle_(self, **kwargs) -> tuple[dict, dict]:
+        # A widget rather than text/html: the 0.33 MB of library code travels from the kernel
+        # and is not stored in the notebook.
+        bundle = _AttentionWidget(self.markup, self.script)._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        return {**data, "text/plain": repr(self)}, metadata
 
     def save(self, path: str | Path) -> Path:
         """Write the view as an HTML page that opens offline in any browser."""
@@ -61,9 +93,8 @@ def _render(kind: str, tokens: list[str], params: dict, controls: str) -> Attent
     root_id = f"promptlab-{kind.replace('_', '-')}-{next(_view_numbers)}"
     params = {**params, "root_div_id": root_id}
     markup = (f'<div id="{root_id}" class="promptlab-attention-view" style="{_STYLE}">\n'
-              f'<span style="user-select:none">{controls}</span>\n<div id="vis"></div>\n</div>\n'
-              f'<script type="text/javascript">\n{view_script(kind, params, root_id)}</script>\n')
-    return AttentionView(kind=kind, tokens=tuple(tokens), html=markup)
+              f'<span style="user-select:none">{controls}</span>\n<div id="vis"></div>\n</div>\n')
+    return AttentionView(kind=kind, tokens=tuple(tokens), markup=markup, script=view_script(kind, params, root_id))
 
 
 def _rounded(tensor, decimals: int) -> list:

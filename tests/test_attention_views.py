@@ -5,16 +5,19 @@ That they draw in a real browser is tests/browser/test_jupyterlab_views.py.
 
 import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 import torch
-from transformers import DistilBertConfig, DistilBertForMaskedLM
+from transformers import (DistilBertConfig, DistilBertForMaskedLM, ElectraConfig, ElectraForMaskedLM,
+                          RobertaConfig, RobertaForMaskedLM)
 
 import helpers.attention_views as views
 from helpers.attention import attention_for, queries_and_keys_for
 from helpers.offline_scripts import OfflineScriptError, library_source, view_script
 
 TEXT = "the movie was [MASK] ."
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.mark.parametrize("view", [views.head_view, views.model_view, views.neuron_view])
@@ -33,9 +36,20 @@ def test_each_view_gets_its_own_element_id(tiny_model, tiny_tokenizer):
     assert first.kind == "head_view" and first.tokens == ("[CLS]", "the", "movie", "was", "[MASK]", ".", "[SEP]")
 
 
-def test_queries_and_keys_reproduce_the_attention(tiny_model, tiny_tokenizer):
-    attention, tokens = attention_for(tiny_model, tiny_tokenizer, TEXT)
-    queries, keys, same_tokens = queries_and_keys_for(tiny_model, tiny_tokenizer, TEXT)
+def _tiny(model_class, config_class, tokenizer, **extra):
+    torch.manual_seed(0)
+    config = config_class(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64, max_position_embeddings=40, attn_implementation="eager", **extra)
+    return model_class(config).eval()
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta", "electra"])
+def test_queries_and_keys_reproduce_the_attention(tiny_model, tiny_tokenizer, family):
+    model = {"bert": lambda: tiny_model,
+             "roberta": lambda: _tiny(RobertaForMaskedLM, RobertaConfig, tiny_tokenizer),
+             "electra": lambda: _tiny(ElectraForMaskedLM, ElectraConfig, tiny_tokenizer, embedding_size=32)}[family]()
+    attention, tokens = attention_for(model, tiny_tokenizer, TEXT)
+    queries, keys, same_tokens = queries_and_keys_for(model, tiny_tokenizer, TEXT)
     assert same_tokens == tokens and queries.shape == keys.shape == (2, 2, len(tokens), 16)
     by_hand = torch.softmax(queries @ keys.transpose(-1, -2) / queries.shape[-1] ** 0.5, dim=-1)
     torch.testing.assert_close(by_hand, torch.cat(attention), atol=1e-5, rtol=1e-5)
@@ -89,3 +103,21 @@ def test_a_missing_library_package_says_how_to_install_it(monkeypatch):
     with pytest.raises(OfflineScriptError, match=r"'mpld3' is not installed.*pip install -e"):
         library_source("d3")
     library_source.cache_clear()
+
+
+def test_in_a_notebook_a_view_is_a_widget_that_sends_its_script_on_request(tiny_model, tiny_tokenizer):
+    view = views.head_view(tiny_model, tiny_tokenizer, TEXT)
+    data, _ = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data and "text/html" not in data
+    assert data["text/plain"] == repr(view) == "<head_view of 7 tokens: [CLS] the movie was [MASK] . [SEP]>"
+    widget = views._AttentionWidget(view.markup, view.script)
+    sent = []
+    widget.send = sent.append
+    widget._handle_custom_msg({"request": "script"}, [])
+    assert sent == [{"script": view.script}] and "d3js.org" not in widget.markup
+
+
+def test_no_notebook_stores_the_libraries():
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        text = notebook.read_text()
+        assert "d3js.org" not in text and "jQuery v3" not in text, notebook.name

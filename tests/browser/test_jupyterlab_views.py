@@ -123,7 +123,9 @@ def test_views_draw_every_token_offline_and_the_widget_answers(jupyterlab, expec
             page.locator("[data-command='runmenu:run-all']").click()
 
             head = "[id^='promptlab-head-view']"
-            page.locator(f"{head} #left text").first.wait_for(state="attached", timeout=180_000)
+            error = "[data-mime-type='application/vnd.jupyter.error']"
+            page.locator(f"{head} #left text, {error}").first.wait_for(state="attached", timeout=180_000)
+            assert page.locator(error).count() == 0, page.locator(error).first.inner_text()
             assert _rendered_texts(page, f"{head} #left text") == tokens
             assert _rendered_texts(page, f"{head} #right text") == tokens
             assert page.locator(f"{head} #attention line").count() == 12 * len(tokens) ** 2
