@@ -52,21 +52,29 @@ class AttentionView:
 
     kind: str
     tokens: tuple[str, ...]
-    markup: str = field(repr=False)
-    script: str = field(repr=False)
+    params: dict = field(repr=False)
+    controls: str = field(repr=False)
 
     def __repr__(self) -> str:
         return f"<{self.kind} of {len(self.tokens)} tokens: {' '.join(self.tokens)}>"
 
+    def render(self) -> tuple[str, str]:
+        """Return the view's markup and script, with an element id that no other drawing has."""
+        root_id = f"promptlab-{self.kind.replace('_', '-')}-{next(_view_numbers)}"
+        markup = (f'<div id="{root_id}" class="promptlab-attention-view" style="{_STYLE}">\n'
+                  f'<span style="user-select:none">{self.controls}</span>\n<div id="vis"></div>\n</div>\n')
+        return markup, view_script(self.kind, {**self.params, "root_div_id": root_id}, root_id)
+
     @property
     def html(self) -> str:
         """The view as one HTML block: its markup and its self-contained script."""
-        return f'{self.markup}<script type="text/javascript">\n{self.script}</script>\n'
+        markup, script = self.render()
+        return f'{markup}<script type="text/javascript">\n{script}</script>\n'
 
     def _repr_mimebundle_(self, **kwargs) -> tuple[dict, dict]:
         # A widget rather than text/html: the 0.33 MB of library code travels from the kernel
         # and is not stored in the notebook.
-        bundle = _AttentionWidget(self.markup, self.script)._repr_mimebundle_(**kwargs)
+        bundle = _AttentionWidget(*self.render())._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         return {**data, "text/plain": repr(self)}, metadata
 
@@ -86,15 +94,6 @@ def _check_size(view: str, shapes: int, detail: str, fix: str) -> None:
             f"the {view} would draw {shapes:,} shapes ({detail}); past {MAX_DRAWN_SHAPES:,} the page "
             f"stops responding. {fix}"
         )
-
-
-def _render(kind: str, tokens: list[str], params: dict, controls: str) -> AttentionView:
-    """Put BertViz's script for ``kind`` and its parameters into one self-contained HTML block."""
-    root_id = f"promptlab-{kind.replace('_', '-')}-{next(_view_numbers)}"
-    params = {**params, "root_div_id": root_id}
-    markup = (f'<div id="{root_id}" class="promptlab-attention-view" style="{_STYLE}">\n'
-              f'<span style="user-select:none">{controls}</span>\n<div id="vis"></div>\n</div>\n')
-    return AttentionView(kind=kind, tokens=tuple(tokens), markup=markup, script=view_script(kind, params, root_id))
 
 
 def _rounded(tensor, decimals: int) -> list:
@@ -129,7 +128,7 @@ def head_view(model, tokenizer, text: str, layer: int | None = None,
     params = {"attention": [{"name": None, "attn": weights, "left_text": format_special_chars(tokens),
                              "right_text": format_special_chars(tokens)}],
               "default_filter": "0", "layer": layer, "heads": None, "include_layers": list(range(n_layers))}
-    return _render("head_view", tokens, params, 'Layer: <select id="layer"></select>')
+    return AttentionView("head_view", tuple(tokens), params, 'Layer: <select id="layer"></select>')
 
 
 def model_view(model, tokenizer, text: str, layers: list[int] | None = None,
@@ -148,7 +147,7 @@ def model_view(model, tokenizer, text: str, layers: list[int] | None = None,
                              "right_text": format_special_chars(tokens)}],
               "default_filter": "0", "display_mode": "light", "include_layers": layers,
               "include_heads": heads, "total_heads": attention[0].shape[1]}
-    return _render("model_view", tokens, params, "")
+    return AttentionView("model_view", tuple(tokens), params, "")
 
 
 def neuron_view(model, tokenizer, text: str, layer: int = 0, head: int = 0) -> AttentionView:
@@ -173,4 +172,4 @@ def neuron_view(model, tokenizer, text: str, layer: int = 0, head: int = 0) -> A
               "layer": layer, "head": head}
     controls = ('<span class="dropdown-label">Layer: </span><select id="layer"></select>\n'
                 '<span class="dropdown-label">Head: </span><select id="att_head"></select>')
-    return _render("neuron_view", tokens, params, controls)
+    return AttentionView("neuron_view", tuple(tokens), params, controls)

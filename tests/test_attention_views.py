@@ -29,11 +29,11 @@ def test_views_load_nothing_from_the_network(tiny_model, tiny_tokenizer, view):
     assert '"[MASK]"' in html and '"movie"' in html
 
 
-def test_each_view_gets_its_own_element_id(tiny_model, tiny_tokenizer):
-    first, second = (views.head_view(tiny_model, tiny_tokenizer, TEXT) for _ in range(2))
-    ids = [re.search(r'<div id="([^"]+)"', v.html).group(1) for v in (first, second)]
+def test_each_drawing_gets_its_own_element_id(tiny_model, tiny_tokenizer):
+    view = views.head_view(tiny_model, tiny_tokenizer, TEXT)
+    ids = [re.search(r'<div id="([^"]+)"', view.html).group(1) for _ in range(2)]
     assert ids[0] != ids[1] and all(i.startswith("promptlab-head-view-") for i in ids)
-    assert first.kind == "head_view" and first.tokens == ("[CLS]", "the", "movie", "was", "[MASK]", ".", "[SEP]")
+    assert view.kind == "head_view" and view.tokens == ("[CLS]", "the", "movie", "was", "[MASK]", ".", "[SEP]")
 
 
 def _tiny(model_class, config_class, tokenizer, **extra):
@@ -94,7 +94,8 @@ def test_text_cannot_close_the_script_early():
 def test_save_writes_a_standalone_page(tiny_model, tiny_tokenizer, tmp_path):
     view = views.model_view(tiny_model, tiny_tokenizer, TEXT)
     page = view.save(tmp_path / "view.html").read_text()
-    assert page.startswith("<!DOCTYPE html>") and view.html in page and "<title>model_view: [CLS] the" in page
+    assert page.startswith("<!DOCTYPE html>") and "<title>model_view: [CLS] the" in page
+    assert '<div id="promptlab-model-view-' in page and "d3js.org v5.7.0" in page and page.count("</script>") == 1
 
 
 def test_a_missing_library_package_says_how_to_install_it(monkeypatch):
@@ -110,11 +111,12 @@ def test_in_a_notebook_a_view_is_a_widget_that_sends_its_script_on_request(tiny_
     data, _ = view._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data and "text/html" not in data
     assert data["text/plain"] == repr(view) == "<head_view of 7 tokens: [CLS] the movie was [MASK] . [SEP]>"
-    widget = views._AttentionWidget(view.markup, view.script)
+    markup, script = view.render()
+    widget = views._AttentionWidget(markup, script)
     sent = []
     widget.send = sent.append
     widget._handle_custom_msg({"request": "script"}, [])
-    assert sent == [{"script": view.script}] and "d3js.org" not in widget.markup
+    assert sent == [{"script": script}] and "d3js.org" not in widget.markup
 
 
 def test_no_notebook_stores_the_libraries():
