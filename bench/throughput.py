@@ -46,9 +46,8 @@ def useful_flops(config, length: int, masks: int = 1) -> int:
     return config.num_hidden_layers * per_layer + masks * (2 * h * h + 2 * h * config.vocab_size)
 
 
-def counted_flops(scorer: MaskScorer, prompt: str) -> int:
-    """FLOPs of scoring one prompt as counted by PyTorch's operator-level counter."""
-    words = scorer.tokenizer.convert_tokens_to_ids(["great", "terrible"])
+def counted_flops(scorer: MaskScorer, prompt: str, words: list[int]) -> int:
+    """FLOPs of scoring one prompt against ``words`` as counted by PyTorch's operator-level counter."""
     with FlopCounterMode(display=False) as counter:
         scorer.label_logprobs([prompt], words)
     return counter.get_total_flops()
@@ -106,33 +105,33 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"model {args.model} on {device} ({where}), torch {torch.__version__}")
     header = f"{'dtype':<10}{'workload':<9}{'batch':>6}{'texts':>7}{'texts/s':>9}{'TFLOP/s':>9}{'% of peak':>10}"
-    rows = []
+    flops: dict[str, int] = {}  # per workload; depends on the config only, not on dtype or batch size
     for dtype in dtypes:
         model = build_model(args.model, tokenizer, device, dtype)
-        if not rows:
+        if not flops:
             scorer = MaskScorer(model, tokenizer, batch_size=1, progress=False)
+            flops = {workload: sum(useful_flops(model.config, len(p.ids)) for p in scorer.encode_texts(prompts))
+                     for workload, prompts in workloads.items()}
             probe = workloads["SST-2"][0]
             formula = useful_flops(model.config, len(scorer.encode_texts([probe])[0].ids))
             print(f"FLOPs of one SST-2 prompt: formula {formula / 1e9:.3f} G, torch.utils.flop_counter "
-                  f"{counted_flops(scorer, probe) / 1e9:.3f} G")
+                  f"{counted_flops(scorer, probe, words) / 1e9:.3f} G")
             print(header)
             print("-" * len(header))
         peak = peak_for(device, dtype, args.peak_tflops)
         for workload, prompts in workloads.items():
             for batch_size in batch_sizes:
                 scorer = MaskScorer(model, tokenizer, batch_size=batch_size, progress=False)
-                flops = sum(useful_flops(model.config, len(p.ids)) for p in scorer.encode_texts(prompts))
                 scorer.label_logprobs(prompts[:batch_size], words)  # warm-up: kernels, allocator
                 synchronize(device)
                 start = time.perf_counter()
                 scorer.label_logprobs(prompts, words)
                 synchronize(device)
                 seconds = time.perf_counter() - start
-                tflops = flops / seconds / 1e12
+                tflops = flops[workload] / seconds / 1e12
                 share = f"{100 * tflops / peak:.1f}" if peak else "n/a"
-                rows.append(f"{dtype:<10}{workload:<9}{batch_size:>6}{len(prompts):>7}{len(prompts) / seconds:>9.1f}"
-                            f"{tflops:>9.2f}{share:>10}")
-                print(rows[-1], flush=True)
+                print(f"{dtype:<10}{workload:<9}{batch_size:>6}{len(prompts):>7}{len(prompts) / seconds:>9.1f}"
+                      f"{tflops:>9.2f}{share:>10}", flush=True)
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()

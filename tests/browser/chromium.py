@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 CHROMIUM = os.environ.get("PROMPTLAB_CHROMIUM", "/usr/bin/chromium")
-LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}  # as urlsplit gives hostnames (no brackets)
 # Root needs --no-sandbox; the other flags stop Chromium's own background traffic, and the
 # resolver rule makes sure that nothing but loopback could be reached even if a page tried.
 ARGS = [
@@ -41,7 +41,7 @@ def _has_playwright() -> bool:
 def is_loopback(url: str) -> bool:
     """True for addresses that stay on this machine (loopback hosts, data: and blob: URLs)."""
     parts = urlsplit(url)
-    return parts.scheme in {"data", "blob", "file", "about"} or parts.hostname in {h.strip("[]") for h in LOOPBACK}
+    return parts.scheme in {"data", "blob", "file", "about"} or parts.hostname in LOOPBACK
 
 
 class RequestLog:
