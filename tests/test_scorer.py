@@ -188,7 +188,7 @@ def test_bad_texts_and_k_get_clear_errors(scorer):
         scorer.label_logprobs("it was [MASK] .", [5, 999])
 
 
-def test_word_logprobs_and_top_k_is_one_pass_for_both(scorer, tiny_model):
+def test_word_logprobs_and_top_k_is_one_pass_for_both(scorer):
     template = Template("{text} it was {mask}.")
     verbalizer = Verbalizer({"negative": ["bad", "wonderful"], "positive": ["good"]}, multi_token="parallel")
     texts = ["the movie", "i loved it"]
