@@ -77,13 +77,22 @@ def _endpoint() -> str | None:
     return os.environ.get("HF_ENDPOINT") or None
 
 
+def _check_reachable() -> None:
+    # huggingface_hub retries a refused connection for about 25 s; ask once, quickly, first.
+    from .models import hub_reachable
+
+    if not hub_reachable():
+        raise HubError(f"{_endpoint() or 'https://huggingface.co'} cannot be reached")
+
+
 def _download_parquet(repo_id: str, revision: str, pattern: str, dest: Path) -> list[Path]:
     """Download the Parquet files of dataset ``repo_id`` at ``revision`` that match ``pattern``.
 
-    The one function that talks to the hub; tests replace it with a fake.
+    The one function that talks to the hub for data; tests replace it with a fake.
     """
     from huggingface_hub import HfApi, hf_hub_download
 
+    _check_reachable()
     try:
         names = HfApi(endpoint=_endpoint()).list_repo_files(repo_id, repo_type="dataset",
                                                             revision=revision)
@@ -104,6 +113,18 @@ def _ways_out(missing: str) -> str:
             "`python -m helpers.hub_data download DIR`, copy DIR here and set PROMPTLAB_DATA=DIR.")
 
 
+_CONNECT = ("connect to the network (behind a proxy set HTTPS_PROXY; for a hub mirror set "
+            "HF_ENDPOINT)")
+
+
+class _Unavailable(Exception):
+    """Why the hub cannot be used now (``reason``) and what fixes it (``fix``)."""
+
+    def __init__(self, reason: str, fix: str):
+        super().__init__(reason)
+        self.reason, self.fix = reason, fix
+
+
 def _require_packages() -> None:
     absent = []
     for module, pin in REQUIRED_PACKAGES.items():
@@ -112,10 +133,12 @@ def _require_packages() -> None:
         except ImportError:
             absent.append(pin)
     if absent:
-        raise DataNotFoundError(
-            f"the hub download needs {' and '.join(absent)}, which {'is' if len(absent) == 1 else 'are'} "
-            f"not installed. " + _ways_out(f"`pip install {' '.join(absent)}` (or `pip install -e .` "
-                                           "in the project)"))
+        verb = "is" if len(absent) == 1 else "are"
+        raise _Unavailable(f"the hub download needs {' and '.join(absent)}, which {verb} not installed",
+                           f"`pip install {' '.join(absent)}` (or `pip install -e .` in the project)")
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise _Unavailable("HF_HUB_OFFLINE is set, so the Hugging Face hub is not asked",
+                           "unset HF_HUB_OFFLINE")
 
 
 def _read_parquet(paths: list[Path]) -> tuple[dict[str, list], dict[str, Any]]:
@@ -196,32 +219,17 @@ def _conll_text(columns: dict[str, list], features: dict[str, Any], source: str)
 _CONVERTERS = {"sst2": _sst2_text, "imdb": _imdb_text, "conll2003": _conll_text}
 
 
-def fetch_split(dataset: str, split: str, folder: Path, *, missing: Path | None = None) -> Path:
-    """Download one split from the hub and write it into ``folder`` in the local layout.
-
-    Returns the written file, ``folder / DATA_FILES[dataset][split]``. ``missing`` (the local
-    file that was looked for) only words the error. Raises ``DataNotFoundError`` naming both
-    ways out when a package is missing or the hub cannot be reached.
-    """
+def _fetch(dataset: str, split: str, folder: Path) -> Path:
     source = HUB_SOURCES[dataset]
-    where = f"{missing} is not there" if missing else f"{dataset} {split} is not local"
-    try:
-        _require_packages()
-    except DataNotFoundError as err:
-        raise DataNotFoundError(f"{where}, and {err}") from None
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        raise DataNotFoundError(f"{where}, and HF_HUB_OFFLINE is set, so the Hugging Face hub is "
-                                "not asked. " + _ways_out("unset HF_HUB_OFFLINE"))
+    _require_packages()
     label = f"{source.repo_id}@{source.revision} {source.patterns[split]}"
     with tempfile.TemporaryDirectory(prefix="promptlab-hub-") as tmp:
         try:
             files = _download_parquet(source.repo_id, source.revision, source.patterns[split],
                                       Path(tmp))
         except HubError as err:
-            raise DataNotFoundError(
-                f"{where}, and downloading {label} from the Hugging Face hub failed ({err}). "
-                + _ways_out("connect to the network (behind a proxy set HTTPS_PROXY; for a hub "
-                            "mirror set HF_ENDPOINT)")) from err
+            raise _Unavailable(f"downloading {label} from the Hugging Face hub failed ({err})",
+                               _CONNECT) from err
         columns, features = _read_parquet(files)
         text = _CONVERTERS[dataset](columns, features, label)
     target = Path(folder) / DATA_FILES[dataset][split]
@@ -232,6 +240,21 @@ def fetch_split(dataset: str, split: str, folder: Path, *, missing: Path | None 
     return target
 
 
+def fetch_split(dataset: str, split: str, folder: Path, *, missing: Path | None = None) -> Path:
+    """Download one split from the hub and write it into ``folder`` in the local layout.
+
+    Returns the written file, ``folder / DATA_FILES[dataset][split]``. ``missing`` is the
+    local file that was looked for. Raises ``DataNotFoundError`` naming both ways out (get
+    the hub working, or a folder prepared by ``download``) when a package is missing or the
+    hub cannot be reached, and ``HubFormatError`` when the hub's files changed shape.
+    """
+    try:
+        return _fetch(dataset, split, folder)
+    except _Unavailable as err:
+        where = f"{missing} is not there" if missing else f"{dataset} {split} is not local"
+        raise DataNotFoundError(f"{where}, and {err.reason}. {_ways_out(err.fix)}") from err
+
+
 _READERS = {"sst2": read_sst2, "imdb": read_imdb, "conll2003": read_conll}
 
 
@@ -239,6 +262,7 @@ def _download_model(name: str, dest: Path) -> Path:
     """Download a hub model's config, tokenizer files and safetensors weights into ``dest``."""
     from huggingface_hub import snapshot_download
 
+    _check_reachable()
     try:
         snapshot_download(name, local_dir=dest, endpoint=_endpoint(),
                           allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"])
@@ -269,7 +293,11 @@ def download(folder: Path | str, datasets: tuple[str, ...] = tuple(DATA_FILES),
     written = []
     for dataset in datasets:
         for split, relative in DATA_FILES[dataset].items():
-            path = fetch_split(dataset, split, folder)
+            try:
+                path = _fetch(dataset, split, folder)
+            except _Unavailable as err:
+                raise DataNotFoundError(f"{dataset} {split}: {err.reason}. Fix: {err.fix}, "
+                                        "then run this command again.") from err
             rows = len(_READERS[dataset](path))
             written.append((relative, f"{dataset} {split}", rows))
     lines = [f"{_sha256(folder / rel)}  {rel}" for rel, _, _ in sorted(written)]
@@ -279,8 +307,9 @@ def download(folder: Path | str, datasets: tuple[str, ...] = tuple(DATA_FILES),
         try:
             _download_model(model, dest)
         except HubError as err:
-            raise DataNotFoundError(f"downloading the model {model} failed ({err}); the data "
-                                    f"sets are in {folder} all the same") from err
+            raise DataNotFoundError(f"downloading the model {model} failed ({err}). Fix: "
+                                    f"{_CONNECT}, then run this command again (the data sets "
+                                    f"are in {folder} already)") from err
         written.append((str(dest.relative_to(folder)), f"model {model}", 0))
     return written
 
