@@ -6,16 +6,13 @@ with ``--model``, a hub model) into ``DIR`` for a classroom without a network.
 
 Each data set is read from Parquet files the hub serves (``huggingface_hub`` downloads them,
 ``pyarrow`` reads them) and converted into the local file format, labels and tags through the
-hub's own class names, so that ``helpers.data``'s readers read it like the project's copy:
+hub's own class names stored with the files, so that ``helpers.data``'s readers read it like
+the project's copy (``HUB_SOURCES`` says where each split is):
 
-============  =====================================  ==============================================
-data set      hub repository @ revision              columns used (hub encoding)
-============  =====================================  ==============================================
-SST-2         nyu-mll/glue @ main, ``sst2/``          sentence, label (0 negative, 1 positive)
-IMDB          stanfordnlp/imdb @ main, ``plain_text/`` text, label (0 neg, 1 pos)
-CoNLL-2003    eriktks/conll2003 @ refs/convert/parquet tokens, pos_tags, chunk_tags, ner_tags (ids
-                                                     into each column's names list)
-============  =====================================  ==============================================
+- SST-2: ``nyu-mll/glue`` @ main, ``sst2/``: sentence, label (names negative, positive);
+- IMDB: ``stanfordnlp/imdb`` @ main, ``plain_text/``: text, label (names neg, pos);
+- CoNLL-2003: ``eriktks/conll2003`` @ refs/convert/parquet: tokens, and pos_tags,
+  chunk_tags, ner_tags as ids into each column's names.
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ __all__ = ["HUB_SOURCES", "HubSource", "download", "fetch_split", "main"]
 REQUIRED_PACKAGES = {"huggingface_hub": "huggingface-hub==2.4.0", "pyarrow": "pyarrow==26.0.1"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class HubSource:
     """Where a data set's splits are on the hub: ``patterns[split]`` matches its Parquet files."""
 
