@@ -489,3 +489,35 @@ def test_a_downloaded_folder_gives_notebooks_3_to_5_the_projects_data(tmp_path, 
     monkeypatch.setenv("PROMPTLAB_DATA", str(SHARED))
     for (dataset, split), value in ours.items():
         assert value == loaded(dataset, split), (dataset, split)
+
+
+def test_the_hub_client_downloads_only_the_files_of_the_split(monkeypatch, tmp_path):
+    """``_download_parquet`` itself, with the two huggingface_hub calls it makes replaced."""
+    import huggingface_hub
+
+    import helpers.models
+
+    listing = ["README.md", "cola/validation-00000-of-00001.parquet",
+               "sst2/test-00000-of-00001.parquet", "sst2/train-00000-of-00001.parquet",
+               "sst2/validation-00000-of-00001.parquet", "sst2/validation-00001-of-00002.parquet"]
+    asked = []
+
+    def list_repo_files(self, repo_id, *, revision=None, repo_type=None, token=None):
+        asked.append(("list", repo_id, revision, repo_type))
+        return listing
+
+    def hf_hub_download(repo_id, filename, *, repo_type, revision, local_dir, endpoint):
+        asked.append(("get", filename, revision))
+        return str(write(Path(local_dir) / filename, "parquet bytes"))
+
+    monkeypatch.setattr(helpers.models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", list_repo_files)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    paths = hub_data._download_parquet("nyu-mll/glue", "main", "sst2/validation-*.parquet", tmp_path)
+    assert paths == [tmp_path / "sst2/validation-00000-of-00001.parquet",
+                     tmp_path / "sst2/validation-00001-of-00002.parquet"]
+    assert asked == [("list", "nyu-mll/glue", "main", "dataset"),
+                     ("get", "sst2/validation-00000-of-00001.parquet", "main"),
+                     ("get", "sst2/validation-00001-of-00002.parquet", "main")]
+    with pytest.raises(hub_data.HubError, match=r"no file matching 'sst2/dev-\*.parquet' in nyu-mll/glue@main"):
+        hub_data._download_parquet("nyu-mll/glue", "main", "sst2/dev-*.parquet", tmp_path)
