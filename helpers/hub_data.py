@@ -231,7 +231,7 @@ def _fetch(dataset: str, split: str, folder: Path) -> Path:
         text = _CONVERTERS[dataset](columns, features, label)
     target = Path(folder) / DATA_FILES[dataset][split]
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.write_text(text, encoding="utf-8", newline="")
     partial.replace(target)  # a reader never sees half a file
     return target
@@ -282,9 +282,9 @@ def download(folder: Path | str, datasets: tuple[str, ...] = tuple(DATA_FILES),
              model: str | None = None) -> list[tuple[str, str, int]]:
     """Write every split of ``datasets`` into ``folder`` in the local layout, plus ``SHA256SUMS``.
 
-    With ``model``, also a hub model into ``folder/models/<name>`` (pass that folder to
-    ``load_mlm``). Each file is read back with the local readers; returns one
-    ``(relative path, what, rows)`` per file.
+    With ``model``, also a hub model into ``folder/models/<name>`` (``/`` in the name becomes
+    ``--``; pass that folder to ``load_mlm``), its files summed too. Each data file is read
+    back with the local readers; returns one ``(relative path, what, rows)`` per file.
     """
     folder = Path(folder)
     written = []
@@ -297,17 +297,19 @@ def download(folder: Path | str, datasets: tuple[str, ...] = tuple(DATA_FILES),
                                         "then run this command again.") from err
             rows = len(_READERS[dataset](path))
             written.append((relative, f"{dataset} {split}", rows))
-    lines = [f"{_sha256(folder / rel)}  {rel}" for rel, _, _ in sorted(written)]
-    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summed = [rel for rel, _, _ in written]
     if model:
         dest = folder / "models" / model.replace("/", "--")
         try:
             _download_model(model, dest)
         except HubError as err:
             raise DataNotFoundError(f"downloading the model {model} failed ({err}). Fix: "
-                                    f"{_CONNECT}, then run this command again (the data sets "
-                                    f"are in {folder} already)") from err
-        written.append((str(dest.relative_to(folder)), f"model {model}", 0))
+                                    f"{_CONNECT}, then run this command again") from err
+        written.append((dest.relative_to(folder).as_posix(), f"model {model}", 0))
+        summed += [p.relative_to(folder).as_posix() for p in dest.rglob("*")
+                   if p.is_file() and ".cache" not in p.relative_to(dest).parts]
+    lines = [f"{_sha256(folder / rel)}  {rel}" for rel in sorted(summed)]
+    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return written
 
 

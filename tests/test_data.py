@@ -388,6 +388,9 @@ def test_download_command_fetches_a_hub_model_into_the_folder(fake_hub, tmp_path
     assert hub_data.main(["download", str(tmp_path / "c"), "--only", "sst2", "--model", "org/tiny-bert"]) == 0
     model, tokenizer = load_mlm(str(tmp_path / "c" / "models" / "org--tiny-bert"), device="cpu")
     assert model.config.hidden_size == 32 and tokenizer.mask_token == "[MASK]"
+    summed = [line.split("  ")[1] for line in (tmp_path / "c" / "SHA256SUMS").read_text().splitlines()]
+    model_files = sorted(f"models/org--tiny-bert/{p.name}" for p in tiny_model_dir.iterdir())
+    assert summed == sorted(["sst2/dev.tsv", "sst2/train.tsv"] + model_files)
 
 
 def closed_port() -> int:
