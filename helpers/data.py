@@ -158,8 +158,8 @@ def read_sst2(path: Path | str) -> LabelledTexts:
         for number, line in enumerate(f, start=2):
             row = line.rstrip("\r\n")
             sentence, tab, label = row.rpartition("\t")
-            if not tab or label not in ("0", "1"):
-                raise DataFormatError(path, number, "'sentence<TAB>label' with label 0 or 1",
+            if not tab or label not in ("0", "1") or not sentence.strip():
+                raise DataFormatError(path, number, "'sentence<TAB>label' with a sentence and label 0 or 1",
                                       _shorten(row))
             texts.append(sentence.strip())
             labels.append(int(label))
@@ -183,8 +183,9 @@ def read_imdb(path: Path | str) -> LabelledTexts:
                                   "an empty file" if header is None else _shorten(",".join(header)))
         start = reader.line_num + 1
         for row in reader:
-            if len(row) != 4 or row[0] not in ("0", "1"):
-                raise DataFormatError(path, start, "4 fields 'label,rating,id,text' with label 0 or 1",
+            if len(row) != 4 or row[0] not in ("0", "1") or not row[3].strip():
+                raise DataFormatError(path, start, "4 fields 'label,rating,id,text' with label 0 or 1 "
+                                      "and a text",
                                       _shorten(",".join(row)))
             labels.append(int(row[0]))
             texts.append(row[3])

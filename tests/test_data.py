@@ -145,7 +145,10 @@ def test_conll_in_iob1_is_refused_at_the_first_inside_tag_after_outside(tmp_path
 def test_sst2_row_without_a_tab_separated_label_names_file_and_line(tmp_path):
     path = write(tmp_path / "dev.tsv", "sentence\tlabel\na fine film \t1\na dull one 0\n")
     with pytest.raises(DataFormatError, match=rf"^{path}:3: expected 'sentence<TAB>label' with "
-                                              r"label 0 or 1, got 'a dull one 0'$"):
+                                              r"a sentence and label 0 or 1, got 'a dull one 0'$"):
+        read_sst2(path)
+    write(path, "sentence\tlabel\na fine film \t1\n \t0\n")
+    with pytest.raises(DataFormatError, match=rf"^{path}:3: .*got ' \\t0'$"):
         read_sst2(path)
     write(path, "sentence\tlabel\na fine film\tpositive\n")
     with pytest.raises(DataFormatError, match=rf"^{path}:2: .*got 'a fine film\\tpositive'$"):
