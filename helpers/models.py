@@ -25,13 +25,28 @@ class ModelNotAvailableError(OSError):
     """The requested model is neither local nor reachable."""
 
 
+DEVICE_VARIABLE = "PROMPTLAB_DEVICE"
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn "auto" into CUDA when present, else CPU; check that a named CUDA device exists."""
+    """Turn "auto" into a device; check that a named CUDA device exists.
+
+    "auto" is the device named in ``$PROMPTLAB_DEVICE`` when that is set (the test configuration
+    sets it to "cpu", so notebooks check their stored outputs on the CPU even on a GPU machine),
+    else CUDA when present, else the CPU. A device named explicitly ignores the variable.
+    """
+    source = "device"
+    if str(device) == "auto" and os.environ.get(DEVICE_VARIABLE, "").strip() not in ("", "auto"):
+        device, source = os.environ[DEVICE_VARIABLE].strip(), f"${DEVICE_VARIABLE}"
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"{source}={str(device)!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from err
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device} was asked for but this machine has no CUDA GPU; use device='cpu' or 'auto'")
+        raise RuntimeError(f"{source}={str(device)!r} asks for a GPU, but this machine has no CUDA GPU; "
+                           f"use 'cpu' or 'auto'" + (f" (or unset {DEVICE_VARIABLE})" if source != "device" else ""))
     return device
 
 
