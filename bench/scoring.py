@@ -9,8 +9,11 @@ Ways to classify with the prompt "{text} It was [MASK]." and great / terrible:
    sorted at the mask, then the label words looked up in that ranking (fp32);
 2. ``transformers.pipeline("fill-mask", targets=label_words)`` with ``batch_size`` set;
 3. ``helpers.MaskScorer.classify`` in fp32;
-4. the same with ``precision="auto"``: bf16 where this CPU runs it fast (see
-   ``helpers/precision.py``), else fp32 again (the row says which).
+4. "MS auto": the same with ``precision="auto"``: bf16 where this CPU runs it fast (see
+   ``helpers/precision.py``), else fp32 again (the header says which);
+5. "MS checked" (only where "auto" is not fp32): ``helpers.precision.classify_checked``, the
+   "auto" scorer with every close call (top two classes within ``CHECK_MARGIN`` nats) redone
+   in fp32.
 
 Long reviews are cut once, inside the text slot, so all methods see the same prompts; by
 default all of them use the same fused (SDPA) attention.
@@ -37,7 +40,7 @@ import torch
 from transformers import pipeline
 
 from helpers import MaskScorer, Template, Verbalizer, load_imdb, load_mlm, load_sst2
-from helpers.precision import cpu_bf16_support, estimated_cpu_peak
+from helpers.precision import CHECK_MARGIN, classify_checked, cpu_bf16_support, estimated_cpu_peak
 
 TEMPLATE = Template("{text} It was {mask}.")
 VERBALIZER = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
@@ -232,7 +235,10 @@ def main() -> None:
     header = f"{'workload':<10}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
     print(header)
     print("-" * len(header))
-    methods = ["naive", "pipeline", *scorers]
+    checked = fast.compute_dtype != torch.float32
+    if checked:
+        print(f"'MS checked' is classify_checked('MS auto', 'MaskScorer', margin={CHECK_MARGIN}): close calls redone in fp32")
+    methods = ["naive", "pipeline", *scorers] + (["MS checked"] if checked else [])
     totals = dict.fromkeys(methods, 0.0)
     same = dict.fromkeys(methods, 0)
     for name, texts in workloads.items():
@@ -242,6 +248,9 @@ def main() -> None:
             "pipeline": lambda: with_pipeline(fill_mask, prompts, words, args.batch_size),
             **{method: (lambda s=s: s.classify(texts, TEMPLATE, VERBALIZER).argmax(axis=1)) for method, s in scorers.items()},
         }
+        if checked:
+            runs["MS checked"] = lambda: classify_checked(fast, scorers["MaskScorer"], texts, TEMPLATE,
+                                                          VERBALIZER).argmax(axis=1)
         fast.classify(texts[:2], TEMPLATE, VERBALIZER)  # makes the bf16 copy (if any) outside the timing
         seconds, predictions, memory = {}, {}, {}
         for method, run in runs.items():

@@ -174,3 +174,22 @@ def test_cpu_and_gpu_scores_agree(tiny_model, tiny_tokenizer, precision, toleran
     masked = [t + " [MASK]." for t in TEXTS]
     ids = tiny_tokenizer.convert_tokens_to_ids(["great", "terrible", "paris"])
     np.testing.assert_allclose(gpu.label_logprobs(masked, ids), cpu.label_logprobs(masked, ids), atol=tolerance * 5)
+
+
+def test_classify_checked_redoes_exactly_the_close_calls(tiny_model, tiny_tokenizer, monkeypatch):
+    monkeypatch.setattr(prec, "cpu_bf16_support", lambda: support(True))
+    fast = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False, precision="bf16")
+    exact = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False)
+    rough = fast.classify(TEXTS, TEMPLATE, VERBALIZER)
+    right = exact.classify(TEXTS, TEMPLATE, VERBALIZER)
+    np.testing.assert_array_equal(prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=0), rough)
+    np.testing.assert_array_equal(prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=1e9), right)
+    gap = np.abs(np.log(rough[:, 1]) - np.log(rough[:, 0]))
+    margin = float(np.median(gap))  # half the texts are close calls
+    mixed = prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=margin)
+    close = gap < margin
+    assert 0 < close.sum() < len(TEXTS)
+    np.testing.assert_array_equal(mixed[close], right[close])
+    np.testing.assert_array_equal(mixed[~close], rough[~close])
+    with pytest.raises(ValueError, match="margin must be at least 0"):
+        prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=-1)
