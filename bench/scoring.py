@@ -29,6 +29,8 @@ workloads) for the fastest method whose predictions agree with the naive loop on
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import platform
 import threading
 import time
@@ -232,12 +234,12 @@ def main() -> None:
           f"{torch.get_num_threads()} threads), dtype {next(model.parameters()).dtype}, batch {args.batch_size}, "
           f"attention {args.attention} (naive, pipeline) / sdpa (MaskScorer)")
     print(f"'MS auto' is MaskScorer(precision='auto'), which computes in {auto} here ({why})")
-    header = f"{'workload':<10}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
-    print(header)
-    print("-" * len(header))
     checked = fast.compute_dtype != torch.float32
     if checked:
         print(f"'MS checked' is classify_checked('MS auto', 'MaskScorer', margin={CHECK_MARGIN}): close calls redone in fp32")
+    header = f"{'workload':<10}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
+    print(header)
+    print("-" * len(header))
     methods = ["naive", "pipeline", *scorers] + (["MS checked"] if checked else [])
     totals = dict.fromkeys(methods, 0.0)
     same = dict.fromkeys(methods, 0)
@@ -277,6 +279,42 @@ def main() -> None:
           f"speedup_vs_pipeline={totals['pipeline'] / totals[best]:.2f} agreement_vs_naive={same[best] / n:.4f}")
 
 
+OPERATOR_GROUPS = {"matmul": ("addmm", "mm", "bmm", "linear", "matmul"), "attention": ("attention",),
+                   "elementwise+copy": ("gelu", "add", "layer_norm", "copy_", "mul", "div", "to", "dropout", "embedding",
+                                   "index_select", "contiguous", "clone")}
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence file descriptor 2: the profiler's C++ side prints start/stop lines there."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def operator_shares(scorer: MaskScorer, texts: list[str]) -> dict[str, float]:
+    """Share of the encoder's CPU time per operator group on its first (longest-text) batch."""
+    prompts = sorted(TEMPLATE.encode_batch(scorer.tokenizer, texts, scorer.max_length, 1), key=lambda p: -len(p.ids))
+    batch = prompts[: scorer.batch_size]
+    with quiet_stderr(), torch.autograd.profiler.profile() as prof:
+        scorer.score_masks(batch, lambda lp: lp[:, :1])
+    groups = dict.fromkeys([*OPERATOR_GROUPS, "other"], 0.0)
+    for event in prof.key_averages():
+        if not event.key.startswith("aten::"):
+            continue
+        name = event.key.removeprefix("aten::")
+        group = next((g for g, names in OPERATOR_GROUPS.items()
+                      if name in names or any(n in name for n in names if n == "attention")), "other")
+        groups[group] += event.self_cpu_time_total
+    total = sum(groups.values()) or 1.0
+    return {g: t / total for g, t in groups.items()}
+
+
 def profile(model, tokenizer, scorers: dict[str, MaskScorer], workloads: dict[str, list[str]],
             word_ids: list[int]) -> None:
     """Where the time goes, per method and workload, and the share of the estimated peak."""
@@ -300,6 +338,14 @@ def profile(model, tokenizer, scorers: dict[str, MaskScorer], workloads: dict[st
             encoder_flops = sum(useful_flops(model.config, n) - useful_flops(model.config, 0) for n in lengths)
             dtype = "bf16" if method != "naive" and scorers[method].compute_dtype == torch.bfloat16 else "fp32"
             shares.append((name, method, dtype, flops / parts["total"] / 1e9, encoder_flops / parts["encoder"] / 1e9))
+    print("\nencoder CPU time by operator (torch.profiler, one batch of the longest texts of each workload)")
+    header = f"{'workload':<10}{'method':<12}" + "".join(f"{g:>17}" for g in [*OPERATOR_GROUPS, "other"])
+    print(header)
+    print("-" * len(header))
+    for name, texts in workloads.items():
+        for method, scorer in scorers.items():
+            shares_by_group = operator_shares(scorer, texts)
+            print(f"{name:<10}{method:<12}" + "".join(f"{v:>17.0%}" for v in shares_by_group.values()))
     if model.device.type != "cpu":
         return
     peaks = estimated_cpu_peak()
