@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub import try_to_load_from_cache
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from . import precision
 from .offline_model import DEFAULT_MODEL_NAME, load_offline_mlm
 
 __all__ = ["ModelNotAvailableError", "load_mlm", "resolve_device", "hub_reachable", "locally_available_models"]
@@ -135,5 +137,10 @@ def load_mlm(
                 f"cannot load {name!r}: {where} it is not a model there or in the local cache.\n"
                 "What can be loaded here:\n  - " + "\n  - ".join(locally_available_models())
             ) from err
-    model.to(device=target, dtype=_dtype(dtype))
+    dtype = _dtype(dtype)
+    if dtype == torch.bfloat16 and target.type == "cpu" and not (support := precision.cpu_bf16_support()).fast:
+        warnings.warn(f"bf16 weights are likely slower than fp32 on this CPU: {support.reason}; "
+                      "load in fp32 and score with MaskScorer(..., precision='auto')", precision.PrecisionWarning,
+                      stacklevel=2)
+    model.to(device=target, dtype=dtype)
     return model.eval(), tokenizer

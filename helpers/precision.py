@@ -2,8 +2,8 @@
 
 bf16 (bfloat16: fp32's 8-bit exponent, 7 explicit mantissa bits) halves the bytes per weight, and
 CPUs with AMX tiles (Intel Sapphire Rapids and later: ``amx_bf16``) or AVX-512 BF16 dot products
-(``avx512_bf16``) multiply bf16 matrices several times faster than fp32. CPUs without them (many
-AMD EPYC and older Intel parts) emulate bf16 and run it *slower* than fp32: on such a machine
+(``avx512_bf16``) multiply bf16 matrices several times faster than fp32. CPUs without them (AMD EPYC
+before Zen 4, older Intel parts) emulate bf16 and run it *slower* than fp32: on such a machine
 bf16 made ``MaskScorer`` 4x slower. So "auto" asks three questions, cheapest first: does oneDNN
 (PyTorch's CPU matrix library) report bf16 support, does the CPU list a bf16 instruction set, and
 does a short measured probe (one encoder-sized matrix product in both formats, best of 15

@@ -193,3 +193,16 @@ def test_classify_checked_redoes_exactly_the_close_calls(tiny_model, tiny_tokeni
     np.testing.assert_array_equal(mixed[~close], rough[~close])
     with pytest.raises(ValueError, match="margin must be at least 0"):
         prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=-1)
+
+
+def test_load_mlm_warns_about_bf16_weights_only_where_bf16_is_slow(tiny_model_dir, monkeypatch):
+    from helpers import load_mlm
+
+    monkeypatch.setattr(prec, "cpu_bf16_support", lambda: support(False, "oneDNN reports no bf16 support"))
+    with pytest.warns(PrecisionWarning, match="bf16 weights are likely slower.*oneDNN reports no bf16"):
+        model, _ = load_mlm(tiny_model_dir, device="cpu", dtype="bf16")
+    assert next(model.parameters()).dtype == torch.bfloat16
+    monkeypatch.setattr(prec, "cpu_bf16_support", lambda: support(True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        load_mlm(tiny_model_dir, device="cpu", dtype="bf16")
