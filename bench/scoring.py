@@ -279,9 +279,14 @@ def main() -> None:
           f"speedup_vs_pipeline={totals['pipeline'] / totals[best]:.2f} agreement_vs_naive={same[best] / n:.4f}")
 
 
-OPERATOR_GROUPS = {"matmul": ("addmm", "mm", "bmm", "linear", "matmul"), "attention": ("attention",),
-                   "elementwise+copy": ("gelu", "add", "layer_norm", "copy_", "mul", "div", "to", "dropout", "embedding",
-                                   "index_select", "contiguous", "clone")}
+OPERATOR_GROUPS = {  # aten operator names, matched exactly
+    "matmul": ("addmm", "mm", "bmm", "matmul", "linear"),
+    "attention": ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_attention_math",
+                  "scaled_dot_product_attention", "softmax", "_softmax"),
+    "elementwise+copy": ("gelu", "add", "native_layer_norm", "layer_norm", "copy_", "mul", "div", "where",
+                         "bitwise_and", "to", "_to_copy", "contiguous", "clone", "embedding", "index_select",
+                         "_log_softmax", "log_softmax", "index", "masked_fill", "fill_"),
+}
 
 
 @contextlib.contextmanager
@@ -298,7 +303,7 @@ def quiet_stderr():
 
 
 def operator_shares(scorer: MaskScorer, texts: list[str]) -> dict[str, float]:
-    """Share of the encoder's CPU time per operator group on its first (longest-text) batch."""
+    """Share of ``score_masks``'s CPU time per operator group on one batch of the longest texts."""
     prompts = sorted(TEMPLATE.encode_batch(scorer.tokenizer, texts, scorer.max_length, 1), key=lambda p: -len(p.ids))
     batch = prompts[: scorer.batch_size]
     with quiet_stderr(), torch.autograd.profiler.profile() as prof:
@@ -308,8 +313,7 @@ def operator_shares(scorer: MaskScorer, texts: list[str]) -> dict[str, float]:
         if not event.key.startswith("aten::"):
             continue
         name = event.key.removeprefix("aten::")
-        group = next((g for g, names in OPERATOR_GROUPS.items()
-                      if name in names or any(n in name for n in names if n == "attention")), "other")
+        group = next((g for g, names in OPERATOR_GROUPS.items() if name in names), "other")
         groups[group] += event.self_cpu_time_total
     total = sum(groups.values()) or 1.0
     return {g: t / total for g, t in groups.items()}
@@ -338,7 +342,7 @@ def profile(model, tokenizer, scorers: dict[str, MaskScorer], workloads: dict[st
             encoder_flops = sum(useful_flops(model.config, n) - useful_flops(model.config, 0) for n in lengths)
             dtype = "bf16" if method != "naive" and scorers[method].compute_dtype == torch.bfloat16 else "fp32"
             shares.append((name, method, dtype, flops / parts["total"] / 1e9, encoder_flops / parts["encoder"] / 1e9))
-    print("\nencoder CPU time by operator (torch.profiler, one batch of the longest texts of each workload)")
+    print("\nCPU time by operator (torch.autograd.profiler, score_masks on one batch of each workload's longest texts)")
     header = f"{'workload':<10}{'method':<12}" + "".join(f"{g:>17}" for g in [*OPERATOR_GROUPS, "other"])
     print(header)
     print("-" * len(header))
