@@ -41,18 +41,29 @@ def export_adapter(params: dict[str, nn.Parameter], path: Path, meta: dict) -> N
 def save_fp16_shards(model: nn.Module, folder: Path, meta: dict, max_shard_bytes: int = 15 * 2**20) -> list[Path]:
     """Write ``model``'s weights in fp16 to ``folder`` as ``model-0000i-of-0000N.safetensors``.
 
-    Tensors are packed in state-dict order into shards of at most ``max_shard_bytes``
-    (a single larger tensor is refused). Old shards in ``folder`` are removed first; returns
-    the written paths. ``meta`` (training facts) goes into every shard's metadata.
+    Tensors are packed in state-dict order into shards of at most ``max_shard_bytes``; a
+    tensor larger than that (the 30,522 x 384 word embeddings are 23 MB in fp16) is cut into
+    row blocks stored as ``<name>::0``, ``<name>::1``, ... which the loader joins again. Old
+    shards in ``folder`` are removed first; returns the written paths. ``meta`` (training
+    facts) goes into every shard's metadata.
     """
-    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()
-             if k not in NOT_STORED and v.is_floating_point()}
+    pieces: list[tuple[str, torch.Tensor]] = []
+    for key, value in model.state_dict().items():
+        if key in NOT_STORED or not value.is_floating_point():
+            continue
+        tensor = value.detach().to("cpu", torch.float16).contiguous()
+        nbytes = tensor.numel() * 2
+        if nbytes <= max_shard_bytes:
+            pieces.append((key, tensor))
+            continue
+        rows = max(1, max_shard_bytes // (2 * max(1, tensor[0].numel())))
+        if tensor.dim() < 2 or rows * 2 * tensor[0].numel() > max_shard_bytes:
+            raise ValueError(f"{key} ({nbytes:,} bytes) cannot be cut into pieces of {max_shard_bytes:,} bytes")
+        pieces += [(f"{key}::{i}", chunk.contiguous()) for i, chunk in enumerate(tensor.split(rows))]
     shards: list[dict[str, torch.Tensor]] = [{}]
     size = 0
-    for key, tensor in state.items():
+    for key, tensor in pieces:
         nbytes = tensor.numel() * 2
-        if nbytes > max_shard_bytes:
-            raise ValueError(f"{key} alone is {nbytes:,} bytes, more than max_shard_bytes={max_shard_bytes:,}")
         if size + nbytes > max_shard_bytes and shards[-1]:
             shards.append({})
             size = 0

@@ -1,8 +1,12 @@
-"""BERT's masking rule (Devlin et al. 2019): pick 15 % of tokens, then 80/10/10."""
+"""BERT's masked-LM objective (Devlin et al. 2019): pick 15 % of tokens, then 80/10/10; loss at the picks.
+
+Only torch is needed, so the GPU job uses this module as it is.
+"""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 
 def mask_tokens(
@@ -19,12 +23,28 @@ def mask_tokens(
     they are. ``special`` marks positions never picked ([CLS], [SEP], padding).
     """
     shape = input_ids.shape
-    picked = (torch.rand(shape, generator=generator) < rate) & ~special
+    device = input_ids.device  # the generator must live there too
+    picked = (torch.rand(shape, generator=generator, device=device) < rate) & ~special
     labels = torch.where(picked, input_ids, torch.full_like(input_ids, -100))
-    roll = torch.rand(shape, generator=generator)
+    roll = torch.rand(shape, generator=generator, device=device)
     inputs = input_ids.clone()
     inputs[picked & (roll < 0.8)] = mask_id
     randomise = picked & (roll >= 0.8) & (roll < 0.9)
-    random_ids = torch.randint(vocab_size, shape, generator=generator)
+    random_ids = torch.randint(vocab_size, shape, generator=generator, device=device)
     inputs[randomise] = random_ids[randomise]
     return inputs, labels
+
+
+def masked_lm_loss(model, inputs: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Return (mean loss, number of correct top-1 predictions as a tensor, number of masked positions).
+
+    ``model`` is a ``BertForMaskedLM``; the vocabulary layer runs only at masked positions
+    (``labels != -100``), which saves most of its cost. The count of correct predictions
+    stays on the device so that a training loop need not wait for it.
+    """
+    hidden = model.bert(input_ids=inputs).last_hidden_state
+    picked = labels != -100
+    logits = model.cls(hidden[picked])
+    targets = labels[picked]
+    loss = nn.functional.cross_entropy(logits.float(), targets)
+    return loss, (logits.argmax(-1) == targets).sum(), int(targets.numel())

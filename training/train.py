@@ -31,7 +31,7 @@ from helpers.offline_model import ENCODER_PIP_NAME, build_base_mlm, load_offline
 from .corpus import DEBIAN_GCIDE, DEBIAN_WORDNET, corpus_documents, pack
 from .export import export_adapter
 from .lora import add_lora
-from .masking import mask_tokens
+from .masking import mask_tokens, masked_lm_loss
 from .schedule import lr_at
 
 
@@ -102,17 +102,6 @@ def make_optimizer(params: dict[str, nn.Parameter], lr: float) -> torch.optim.Op
                              lr=lr, betas=(0.9, 0.98), eps=1e-6)
 
 
-def masked_lm_loss(model, inputs: torch.Tensor, labels: torch.Tensor):
-    """Return (loss, correct, count); the vocabulary layer runs only at masked positions."""
-    hidden = model.bert(input_ids=inputs).last_hidden_state
-    picked = labels != -100
-    logits = model.cls(hidden[picked])
-    targets = labels[picked]
-    loss = nn.functional.cross_entropy(logits.float(), targets)
-    correct = (logits.argmax(-1) == targets).sum().item()
-    return loss, correct, int(targets.numel())
-
-
 def save_run(out: Path, params: dict[str, nn.Parameter], opt: torch.optim.Optimizer, progress: Progress,
              meta: dict) -> Path:
     """Write ``checkpoint.pt`` (to resume) and ``mlm_adapter.safetensors`` (to ship); return the adapter's path."""
@@ -181,7 +170,7 @@ def train_loop(model, params: dict[str, nn.Parameter], opt: torch.optim.Optimize
         with torch.inference_mode():
             _, correct, count = masked_lm_loss(model, inputs.to(device), labels.to(device))
         model.train()
-        return correct / max(1, count)
+        return correct.item() / max(1, count)
 
     log = log_path.open("a") if log_path else None
     model.train()
@@ -202,7 +191,7 @@ def train_loop(model, params: dict[str, nn.Parameter], opt: torch.optim.Optimize
         opt.step()
         progress.step += 1
         progress.tokens_seen += batch.numel()
-        run_loss, run_correct, run_count = run_loss + loss.item(), run_correct + correct, run_count + count
+        run_loss, run_correct, run_count = run_loss + loss.item(), run_correct + correct.item(), run_count + count
         if progress.step % cfg.log_every == 0 or progress.step == cfg.steps:
             now = time.time()
             progress.wall_s += now - t0

@@ -138,15 +138,25 @@ def apply_adapter(model: BertForMaskedLM, path: Path = ADAPTER_PATH) -> BertForM
 def apply_full_weights(model: BertForMaskedLM, shards: list[Path]) -> BertForMaskedLM:
     """Load every weight of ``model`` from fp16/fp32 safetensors shards (kept in the model's dtype).
 
-    Every parameter except the tied output layer must be in the shards, and nothing else;
-    otherwise a ``RuntimeError`` names what is missing or extra.
+    A tensor too large for one shard is stored as row blocks ``<name>::0``, ``<name>::1``, ...
+    and joined here. Every parameter except the tied output layer must be in the shards, and
+    nothing else; otherwise a ``RuntimeError`` names what is missing or extra.
     """
     state: dict[str, torch.Tensor] = {}
+    pieces: dict[str, dict[int, torch.Tensor]] = {}
     for path in shards:
         for key, tensor in load_file(str(path)).items():
-            if key in state:
+            name, _, index = key.partition("::")
+            if key in state or (index and int(index) in pieces.get(name, {})):
                 raise RuntimeError(f"{key} is stored twice (again in {path.name})")
-            state[key] = tensor
+            if index:
+                pieces.setdefault(name, {})[int(index)] = tensor
+            else:
+                state[key] = tensor
+    for name, blocks in pieces.items():
+        if sorted(blocks) != list(range(len(blocks))):
+            raise RuntimeError(f"the row blocks of {name} are incomplete: found {sorted(blocks)}")
+        state[name] = torch.cat([blocks[i] for i in range(len(blocks))])
     dtype = next(model.parameters()).dtype
     state = {k: v.to(dtype) for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
