@@ -141,7 +141,7 @@ def test_the_card_describes_full_weights_and_adapters_and_lives_in_the_checkout(
     from training.export import save_fp16_shards
 
     assert CARD_PATH == ROOT / "helpers" / "offline_model" / "MODEL_CARD.md"
-    results = {key: 0.5 for key in BARS} | {"cloze_top5_hits": 9, "imdb_masked_token_accuracy_first_128_tokens": 0.6,
+    results = {key: 0.5 for key in BARS} | {"cloze_top5_hits": 9, "imdb_masked_token_accuracy_first_128_tokens": 0.6, "imdb_copy_rate": 0.1,
                                            "cloze": [("a [MASK] .", ["cat", "dog"], True)], "seconds": {"imdb": 1.0}}
     meta = {"form": "full", "init": "the tiny model", "seq_len": 512, "batch_size": 128, "peak_lr": 3e-4,
             "budget_s": 450, "corpus_tokens": {"imdb": 10}, "hardware": "NVIDIA H100", "torch": "2.11",
@@ -154,3 +154,16 @@ def test_the_card_describes_full_weights_and_adapters_and_lives_in_the_checkout(
     assert "python -m training.gpu_job.run" in card and "fully fine-tuned from the tiny model" in card
     assert "| sst2_zero_shot_accuracy | 50.0 % | 75 % | NO |" in card and "| cloze_top5_hits | 9/10 | 8/10 | yes |" in card
     assert "about 328 M tokens on NVIDIA H100" in card and "positions past" not in card
+
+
+def test_copy_rate_counts_only_words_shown_in_the_same_sentence():
+    from training.evaluate import copied_from_sentence
+
+    # "the cat sat . the [MASK] ran ." with ids: the=1 cat=2 sat=3 .=9 [MASK]=4 ran=5
+    visible = [0, 1, 2, 3, 9, 1, 4, 5, 9, 8]
+    words = {1, 2, 3, 5, 7}
+    # the blank at 6 guessing "cat" (shown only in the first sentence) is no copy; "ran" is;
+    # "." is no word; "the" appears in its own sentence.
+    assert copied_from_sentence(visible, [6, 6, 6, 6], [2, 5, 9, 1], {9}, words) == [False, True, False, True]
+    assert copied_from_sentence(visible, [2], [2], {9}, words) == [False]  # itself does not count
+    assert copied_from_sentence(visible, [2], [3], {9}, words) == [True]

@@ -82,11 +82,35 @@ BARS = {"imdb_masked_token_accuracy": 0.40, "sst2_zero_shot_accuracy": 0.75,
         "conll_span_typing_accuracy": 0.70, "cloze_top5_hits": 8}
 
 
-def masked_token_accuracy(scorer: MaskScorer, texts: list[str], max_length: int, seed: int = 0) -> float:
-    """Top-1 accuracy at BERT-masked positions (15 %, 80/10/10) of ``texts``, cut to ``max_length``."""
+def copied_from_sentence(visible: list[int], positions: list[int], predicted: list[int], sentence_ends: set[int],
+                         words: set[int]) -> list[bool]:
+    """For each blank: is its top-1 a word token shown at another position of the same sentence?
+
+    ``visible`` are the ids the model read (blanks included); sentences end at ids in
+    ``sentence_ends``; only ids in ``words`` (whole alphabetic tokens) count as copies, so a
+    predicted "." or a word piece ("##s") is not one.
+    """
+    starts = [0] + [i + 1 for i, t in enumerate(visible) if t in sentence_ends]
+    out = []
+    for position, guess in zip(positions, predicted):
+        start = max(s for s in starts if s <= position)
+        end = min([s for s in starts if s > position] + [len(visible)])
+        context = {t for i, t in enumerate(visible[start:end], start) if i != position}
+        out.append(guess in words and guess in context)
+    return out
+
+
+def masked_token_scores(scorer: MaskScorer, texts: list[str], max_length: int, seed: int = 0) -> dict[str, float]:
+    """At BERT-masked positions (15 %, 80/10/10) of ``texts`` cut to ``max_length``: top-1 accuracy and copy rate.
+
+    The copy rate is the share of blanks whose top-1 is a word already shown in the same
+    sentence (issue 13: a model that copies context into the blank).
+    """
     tok = scorer.tokenizer
     generator = torch.Generator().manual_seed(seed)
     special_ids = torch.tensor(tok.all_special_ids)
+    ends = set(tok.convert_tokens_to_ids([".", "!", "?"]))
+    words = {i for t, i in tok.get_vocab().items() if t.isalpha()}
     prompts, targets = [], []
     for text in texts:
         ids = torch.tensor([tok.encode(text, truncation=True, max_length=max_length)])
@@ -97,7 +121,10 @@ def masked_token_accuracy(scorer: MaskScorer, texts: list[str], max_length: int,
         targets.append(labels[0, positions].numpy())
     found = scorer.score_masks(prompts, lambda lp: lp.argmax(dim=-1))
     hits = sum(int((f[0] == t).sum()) for f, t in zip(found, targets))
-    return hits / sum(len(t) for t in targets)
+    copies = sum(sum(copied_from_sentence(p.ids, p.mask_positions, f[0].tolist(), ends, words))
+                 for p, f in zip(prompts, found))
+    blanks = sum(len(t) for t in targets)
+    return {"accuracy": hits / blanks, "copy_rate": copies / blanks}
 
 
 def gold_spans(sentences, types: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -141,8 +168,9 @@ def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
     timings = {}
     t = time.perf_counter()
     imdb = load_imdb("test", n=1000, seed=0)
-    acc_mlm = masked_token_accuracy(scorer, imdb.texts, imdb_max_length)
-    acc_mlm_128 = masked_token_accuracy(scorer, imdb.texts, 128)  # the training block length
+    mlm = masked_token_scores(scorer, imdb.texts, imdb_max_length)
+    acc_mlm, copy_rate = mlm["accuracy"], mlm["copy_rate"]
+    acc_mlm_128 = masked_token_scores(scorer, imdb.texts, 128)["accuracy"]  # the old training block length
     timings["imdb"] = time.perf_counter() - t
     t = time.perf_counter()
     sst2 = load_sst2("validation")
@@ -158,6 +186,7 @@ def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
         "conll_span_typing_accuracy": acc_ner,
         "cloze_top5_hits": sum(hit for *_, hit in cloze),
         "imdb_masked_token_accuracy_first_128_tokens": acc_mlm_128,
+        "imdb_copy_rate": copy_rate,
         "cloze": cloze,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
@@ -235,6 +264,7 @@ def write_card(results: dict, validation: dict[str, float], note: str = "", path
         bars=bars_table(results), cloze=cloze_table(results), sets=sets, chosen=NER_CHOSEN,
         eval_hardware=f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
         seconds=results["seconds"], note=note, acc128=100 * results["imdb_masked_token_accuracy_first_128_tokens"],
+        copy=100 * results["imdb_copy_rate"],
     )
     path.write_text(text)
 
@@ -278,6 +308,8 @@ The code is in the source checkout's `training/` folder, not in the installed pa
 
 Not a bar: masked-token accuracy on only the first 128 tokens of the same reviews (the
 training block length; positions beyond 128 were never seen in training): {acc128:.1f} %.
+Not a bar: copy rate, the share of those blanks (512 tokens) whose top-1 is a word already
+in the same sentence: {copy:.1f} % (lower is better).
 
 1. masked-token top-1 accuracy at BERT-masked positions (80/10/10, seed 0) of a balanced
    seeded sample of 1,000 IMDB *test* reviews, each cut to 512 tokens;
@@ -329,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
     print(bars_table(results))
     print(f"(not a bar) masked-token accuracy on the first 128 tokens of the same reviews: "
           f"{100 * results['imdb_masked_token_accuracy_first_128_tokens']:.1f} %")
+    print(f"(not a bar) copy rate, blanks whose top-1 is a word already in the same sentence: "
+          f"{100 * results['imdb_copy_rate']:.1f} %")
     print()
     print(cloze_table(results))
     print(f"\nseconds: {results['seconds']}")
