@@ -90,3 +90,31 @@ def test_the_runner_needs_neither_helpers_nor_a_data_folder():
     code = "import sys, training.gpu_job.run; print(sorted(m for m in sys.modules if m.split('.')[0] == 'helpers'))"
     found = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_bench_step_unpacks_the_data_and_writes_a_loadable_model_folder(tmp_path, tiny_model, tiny_tokenizer,
+                                                                         tiny_model_dir):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from training.export import save_fp16_shards
+    from training.gpu_job.bench import model_folder, unpack_data
+    from training.gpu_job.bundle import bench_extras
+
+    data = tmp_path / "data"
+    (data / "conll2003").mkdir(parents=True)
+    (data / "conll2003" / "test.txt").write_text("John NNP B-NP B-PER\n\n")
+    with pytest.raises(FileNotFoundError, match="no-bench-data"):
+        bench_extras(tiny_model_dir, data)  # SST-2 and IMDB are missing
+    extras = {k: v for k, v in bench_extras(tiny_model_dir, None).items() if v.is_file()}
+    extras["extras/data/conll2003/test.txt.xz"] = data / "conll2003" / "test.txt"
+    build_bundle(tmp_path / "b", tiny_model, tiny_tokenizer, DOCS, HELDOUT, "tiny", max_mib=1.0, extras=extras)
+    manifest, paths = open_bundle([tmp_path / "b"])
+    unpacked = unpack_data(paths, tmp_path / "unpacked")
+    assert (unpacked / "conll2003" / "test.txt").read_text() == "John NNP B-NP B-PER\n\n"
+    save_fp16_shards(tiny_model, tmp_path / "weights", {})
+    folder = model_folder(manifest, paths, tmp_path / "weights", tmp_path / "model")
+    model = AutoModelForMaskedLM.from_pretrained(folder).float().eval()
+    assert AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids("paris") == tiny_tokenizer.convert_tokens_to_ids("paris")
+    ids = torch.tensor([[2, 5, 6, 4, 3]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_ids=ids).logits, tiny_model(input_ids=ids).logits, atol=5e-3, rtol=5e-3)

@@ -8,6 +8,10 @@
 - ``corpus/<source>.u16.xz``: each source's documents as one stream of uint16 token ids
   ([SEP] after each document), xz-compressed; ``heldout`` is 250 IMDB *train* reviews kept
   out of training to monitor masked-token accuracy.
+- ``extras/``: the tokenizer files and xz copies of the evaluation files that the benchmarks
+  read (SST-2 validation, IMDB test, CoNLL-2003 test), for ``training.gpu_job.bench`` to run
+  ``bench/throughput.py`` and ``bench/ner.py`` on the GPU after training (``--no-bench-data``
+  leaves the data out). Never used for training.
 - ``manifest.json``: model config, special token ids, sources with token counts, repeats and
   licences, and the SHA-256 of every file.
 
@@ -39,6 +43,8 @@ TREE_LIMIT_MIB = 64  # what travels to the device machine: working tree + carrie
 CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps",
                "hidden_dropout_prob", "attention_probs_dropout_prob", "pad_token_id")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+BENCH_DATA = ("sst2/dev.tsv", "imdb/test.csv", "conll2003/test.txt")
 LICENCES = {
     "imdb": "aclImdb v1 (Maas et al. 2011), train split; research use",
     "sst2": "GLUE SST-2 train split (Socher et al. 2013)",
@@ -88,11 +94,12 @@ def tracked_tree_mib(root: Path) -> float:
 
 def build_bundle(out: Path, model: BertForMaskedLM, tokenizer, docs: dict[str, list[str]], heldout: list[str],
                  init_name: str, repeats: dict[str, int] | None = None, max_mib: float = 60.0, parts: int = 1,
-                 seed: int = 0, facts: dict | None = None) -> dict:
+                 seed: int = 0, facts: dict | None = None, extras: dict[str, Path] | None = None) -> dict:
     """Write the bundle to ``out`` (``out/part1``, ``out/part2`` when ``parts == 2``); return the manifest.
 
     ``docs`` is filled in order until the parts are full; a source that does not fit whole is
     cut to a seeded random sample of its documents, one that does not fit at all is left out.
+    ``extras`` maps bundle paths to files copied first (xz-compressed when the path ends in .xz).
     """
     if parts not in (1, 2):
         raise ValueError(f"parts must be 1 or 2, got {parts}")
@@ -123,6 +130,12 @@ def build_bundle(out: Path, model: BertForMaskedLM, tokenizer, docs: dict[str, l
 
     if not place("init.safetensors", lambda p: save_file(quantise_state(model), str(p)), init_name):
         raise ValueError(f"the starting weights alone exceed --max-mib {max_mib}")
+    for relative, source in (extras or {}).items():
+        (dirs[0] / relative).parent.mkdir(parents=True, exist_ok=True)
+        if not place(relative, lambda p, src=source: p.write_bytes(
+                lzma.compress(Path(src).read_bytes()) if relative.endswith(".xz") else Path(src).read_bytes()),
+                f"copy of {source}"):
+            raise ValueError(f"no room for {relative}; raise --max-mib or pass --no-bench-data")
     sources = {}
     for name, texts in [("heldout", heldout)] + list(docs.items()):
         ids = token_stream(tokenizer, texts)
@@ -158,6 +171,16 @@ def build_bundle(out: Path, model: BertForMaskedLM, tokenizer, docs: dict[str, l
     return manifest
 
 
+def bench_extras(encoder: Path, data: Path | None) -> dict[str, Path]:
+    """Bundle paths of the tokenizer files and (unless ``data`` is None) the benchmarks' evaluation files."""
+    extras = {f"extras/tokenizer/{name}": encoder / name for name in TOKENIZER_FILES}
+    for relative in BENCH_DATA if data is not None else ():
+        if not (data / relative).is_file():
+            raise FileNotFoundError(f"{data / relative} is missing; put the data there or pass --no-bench-data")
+        extras[f"extras/data/{relative}.xz"] = data / relative
+    return extras
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Build the bundle from the shipped model (or the bare encoder) and the local corpus."""
     ap = argparse.ArgumentParser(prog="python -m training.gpu_job.bundle", description=__doc__.split("\n\n")[0])
@@ -173,10 +196,18 @@ def main(argv: list[str] | None = None) -> dict:
                     help=f"size of each part (default: what fits beside the tracked files in {TREE_LIMIT_MIB} MiB, "
                          "at most 60)")
     ap.add_argument("--parts", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--no-bench-data", action="store_true", help="leave out the benchmarks' evaluation files")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    from helpers.offline_model import ENCODER_PIP_NAME, build_base_mlm, load_offline_mlm, load_offline_tokenizer
+    from helpers.data import data_dir
+    from helpers.offline_model import (
+        ENCODER_PIP_NAME,
+        build_base_mlm,
+        encoder_dir,
+        load_offline_mlm,
+        load_offline_tokenizer,
+    )
 
     root = Path(__file__).resolve().parent.parent.parent
     tree = tracked_tree_mib(root)
@@ -193,7 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
     manifest = build_bundle(args.out, model, tokenizer, docs, heldout, init_name,
                             repeats={"conll": args.conll_repeats}, max_mib=max_mib, parts=args.parts, seed=args.seed,
                             facts={"encoder_package": ENCODER_PIP_NAME,
-                                   "encoder_package_version": version(ENCODER_PIP_NAME)})
+                                   "encoder_package_version": version(ENCODER_PIP_NAME)},
+                            extras=bench_extras(encoder_dir(), None if args.no_bench_data else data_dir()))
     total = sum(f["bytes"] for f in manifest["files"].values()) / MIB
     print(json.dumps({k: {kk: v[kk] for kk in ("tokens", "documents", "documents_available", "repeat")}
                       for k, v in manifest["sources"].items()}, indent=1))
