@@ -257,12 +257,13 @@ def write_card(results: dict, validation: dict[str, float], note: str = "", path
                weights_dir: Path = WEIGHTS_DIR) -> None:
     """Write the model card from the shipped weights' training facts and this evaluation."""
     meta = weights_metadata(weights_dir)
+    meta["hardware"] = " ".join(str(meta.get("hardware", "?")).split())
     what, how = _weights_facts(Path(weights_dir), meta)
     sets = "\n".join(f"| {k} | {json.dumps(NER_WORD_SETS[k])} | {100 * v:.1f} % |" for k, v in validation.items())
     text = CARD_TEMPLATE.format(
         meta=meta, what=what, how=how, limits=_limits(meta), hours=meta["wall_time_s"] / 3600,
         bars=bars_table(results), cloze=cloze_table(results), sets=sets, chosen=NER_CHOSEN,
-        eval_hardware=f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        eval_hardware=f"{platform.machine()}, torch threads: {torch.get_num_threads()}, torch {torch.__version__}",
         seconds=results["seconds"], note=note, acc128=100 * results["imdb_masked_token_accuracy_first_128_tokens"],
         copy=100 * results["imdb_copy_rate"],
     )

@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> Path:
         "encoder_package": ENCODER_PIP_NAME, "encoder_package_version": version(ENCODER_PIP_NAME),
         "lora_rank": args.rank, "lora_alpha": args.alpha, "seq_len": args.seq_len, "batch_size": args.batch_size,
         "peak_lr": args.lr, "seed": args.seed, "corpus": corpus.documents, "training_blocks": len(corpus.blocks),
-        "hardware": f"{platform.machine()} {platform.processor() or ''} {args.threads} threads".strip()
+        "hardware": " ".join(f"{platform.machine()} {platform.processor()} {args.threads} threads".split())
         if device.type == "cpu" else torch.cuda.get_device_name(),
         "torch": torch.__version__, "bf16_autocast": not args.no_bf16,
     }
