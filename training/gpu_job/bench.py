@@ -67,18 +67,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ner-args", default="", help="extra arguments for bench/ner.py")
     args = ap.parse_args(argv)
     manifest, paths = open_bundle(args.bundle)
-    work = Path(tempfile.mkdtemp(prefix="promptlab_bench_"))
-    env = dict(os.environ, PROMPTLAB_DATA=str(unpack_data(paths, work / "data")),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    folder = model_folder(manifest, paths, args.weights, work / "model")
-    runs = {"bench_throughput.txt": ["bench/throughput.py", *shlex.split(args.throughput_args)],
-            "bench_ner.txt": ["bench/ner.py", "--model", str(folder), *shlex.split(args.ner_args)]}
     status = {}
-    for name, command in runs.items():
-        done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True)
-        (args.out / name).write_text(done.stdout + (f"\n[stderr]\n{done.stderr[-4000:]}" if done.returncode else ""))
-        status[name] = done.returncode
-        print(f"{' '.join(command)}: exit {done.returncode}\n{done.stdout}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="promptlab_bench_") as tmp:
+        work = Path(tmp)
+        env = dict(os.environ, PROMPTLAB_DATA=str(unpack_data(paths, work / "data")),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        folder = model_folder(manifest, paths, args.weights, work / "model")
+        runs = {"bench_throughput.txt": ["bench/throughput.py", *shlex.split(args.throughput_args)],
+                "bench_ner.txt": ["bench/ner.py", "--model", str(folder), *shlex.split(args.ner_args)]}
+        for name, command in runs.items():
+            done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True)
+            (args.out / name).write_text(done.stdout + (f"\n[stderr]\n{done.stderr[-4000:]}" if done.returncode else ""))
+            status[name] = done.returncode
+            print(f"{' '.join(command)}: exit {done.returncode}\n{done.stdout}", flush=True)
     print(json.dumps(status))
     if any(status.values()):
         raise SystemExit(f"a benchmark failed: {status} (its output and error are in {args.out})")
