@@ -21,8 +21,10 @@ Pipeline (``ZeroShotNER.predict``):
 3. **A calibrated not-an-entity decision.** Per template, the class probabilities are
    divided by those of content-free spans ("N/A", "", "[MASK]"; Zhao et al. 2021, as in
    notebook 3) and renormalised; the templates' log-probabilities are averaged. A span's
-   score is the odds of its best type against "none"; it is an entity when the score
-   reaches ``threshold``.
+   score is P(any type) / P(none) divided by the number of types k, so that a content-free
+   span, for which calibration makes every class equally likely, scores 1 whatever k is.
+   The span is an entity when its score reaches ``threshold``; its type is the most
+   likely one.
 4. **Decoding.** Spans are accepted greedily, best first, dropping any that overlaps an
    accepted one; for this ranking each token beyond the first multiplies the score by
    ``prefer_longer``, so the full name "New York Stock Exchange" beats its part "New York"
@@ -91,7 +93,7 @@ DEFAULT_NONE_WORDS: tuple[str, ...] = ("thing", "word", "time", "day", "month", 
                                        "noun", "adjective")
 DEFAULT_THRESHOLD = 2.5
 DEFAULT_PREFER_LONGER = 7.0
-DEFAULT_MAX_SPAN_LEN = 4
+DEFAULT_MAX_SPAN_LEN = 3
 
 # ---- candidate spans --------------------------------------------------------------------
 # Words that are never a name on their own, whatever their casing (a sentence-initial "The").
@@ -219,8 +221,8 @@ def span_text(tokens: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class ScoredSpan:
     """A candidate span: its best type, that type's probability among the types, and the
-    entity score that the threshold is compared with (odds against "none", or, with no
-    none class, the type words' probability mass)."""
+    entity score that the threshold is compared with (P(any type) / (k P(none)), or, with
+    no none class, the type words' probability mass)."""
 
     start: int
     end: int
@@ -381,6 +383,11 @@ def typing_accuracy(scorer: MaskScorer, spans: Sequence[GoldSpan], label_words: 
 
 
 # ---- the pipeline -----------------------------------------------------------------------
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    top = x.max(axis=1)
+    return top + np.log(np.exp(x - top[:, None]).sum(axis=1))
+
+
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     top = x.max(axis=1, keepdims=True)
     return x - top - np.log(np.exp(x - top).sum(axis=1, keepdims=True))
@@ -499,8 +506,8 @@ class ZeroShotNER:
         k = len(self.types)
         type_probs = np.exp(_log_softmax(logp[:, :k]))
         best = type_probs.argmax(axis=1)
-        if self.has_none:
-            score = np.exp(logp[np.arange(len(inputs)), best] - logp[:, k])
+        if self.has_none:  # P(any type) / P(none), divided by its content-free value k
+            score = np.exp(_logsumexp(logp[:, :k]) - logp[:, k]) / k
         else:
             score = self._mass(inputs) if inputs else np.zeros(0)
         out, row = [], 0

@@ -155,6 +155,7 @@ def test_typing_accuracy_counts_each_span_once_by_its_type(scorer):
 
 # ---- the pipeline on the tiny model -----------------------------------------------------
 TINY_TYPES = {"PERSON": ["person"], "PLACE": ["place", "city"]}
+TINY_TYPES_LIST = list(TINY_TYPES)
 
 
 def test_calibration_divides_by_the_content_free_probabilities(scorer):
@@ -196,6 +197,10 @@ def test_zero_shot_ner_end_to_end_on_any_type_set(scorer):
     # threshold 0 keeps every scored span that does not overlap a better one
     assert len(entities_from_bio(tags[0])) == 2
     assert all(s.score > 0 and 0.5 <= s.type_prob <= 1 for s in scored[0])
+    # the score is P(any type) / (k P(none)) with k = 2 types
+    p = np.exp(ner.class_logprobs([{"sentence": "John went to Paris .", "span": w} for w in ("John", "Paris")]))
+    assert [s.score for s in scored[0]] == pytest.approx((p[:, 0] + p[:, 1]) / (2 * p[:, 2]))
+    assert [s.type for s in scored[0]] == [TINY_TYPES_LIST[i] for i in p[:, :2].argmax(axis=1)]
     strict = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], threshold=1e9)
     assert strict.predict(sentences)[0] == ["O"] * 5
 
