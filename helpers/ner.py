@@ -91,8 +91,8 @@ CONLL_TYPES: dict[str, list[str]] = {
 DEFAULT_TEMPLATES: tuple[str, ...] = ("{span} is a {mask}.", "{span} is a type of {mask}.")
 DEFAULT_NONE_WORDS: tuple[str, ...] = ("thing", "word", "time", "day", "month", "number", "title", "verb",
                                        "noun", "adjective")
-DEFAULT_THRESHOLD = 2.5
-DEFAULT_PREFER_LONGER = 7.0
+DEFAULT_THRESHOLD = 2.51  # 10 ** 0.4, on the log-spaced grid of bench/ner.py --choose
+DEFAULT_PREFER_LONGER = 20.0
 DEFAULT_MAX_SPAN_LEN = 3
 
 # ---- candidate spans --------------------------------------------------------------------
@@ -113,6 +113,10 @@ def _has_letter(token: str) -> bool:
     return any(c.isalpha() for c in token)
 
 
+def _is_url(token: str) -> bool:
+    return token.lower().startswith(("http:", "https:", "www."))
+
+
 def _is_tag(token: str) -> bool:
     """An @mention or #hashtag."""
     return len(token) > 1 and token[0] in "@#" and _has_letter(token)
@@ -121,11 +125,11 @@ def _is_tag(token: str) -> bool:
 def _name_like(token: str) -> bool:
     if _is_tag(token):
         return True
-    return _has_letter(token) and token[0].isupper() and token.lower() not in FUNCTION_WORDS
+    return _has_letter(token) and token[0].isupper() and token.lower() not in FUNCTION_WORDS and not _is_url(token)
 
 
 def _content(token: str) -> bool:
-    return _has_letter(token) and token.lower() not in FUNCTION_WORDS
+    return _has_letter(token) and token.lower() not in FUNCTION_WORDS and not _is_url(token)
 
 
 def casing_is_informative(tokens: Sequence[str]) -> bool:
@@ -135,7 +139,7 @@ def casing_is_informative(tokens: Sequence[str]) -> bool:
     lower-case word after the first), or a text with no capitalised word after the first
     (lower-case tweets); short lines of one or two words count as informative.
     """
-    words = [t for t in tokens if _has_letter(t) and not _is_tag(t) and not t.lower().startswith("http")]
+    words = [t for t in tokens if _has_letter(t) and not _is_tag(t) and not _is_url(t)]
     if not words:
         return False
     all_caps = sum(len(t) > 1 and t.isupper() for t in words)
@@ -399,9 +403,12 @@ class ZeroShotNER:
     ``types`` maps each type name to its label words (any names, any words:
     ``{"person": ["person"], "corporation": ["company", "brand"]}``). ``none_words`` are the
     label words of the not-an-entity class; with none, a span's score is instead the
-    probability mass of all type words (the first version of this pipeline) and
-    ``threshold`` is a probability. ``calibrate`` divides by the content-free class
-    probabilities per template. Templates need a ``{span}`` slot and may have a
+    probability mass of all type words (the first version of this pipeline; ``threshold``
+    is then a probability), or with ``calibrate`` the largest ratio of one type's mass to
+    that type's content-free mass (per-type calibration). ``calibrate`` divides by the
+    content-free class probabilities per template. ``threshold``, ``prefer_longer``,
+    ``calibrate``, ``span_filter`` and ``max_span_len`` are plain attributes: change them
+    and predict again; prompts already scored are not scored again. Templates need a ``{span}`` slot and may have a
     ``{sentence}`` slot.
     """
 
@@ -448,6 +455,7 @@ class ZeroShotNER:
         self.prefer_longer = prefer_longer
         self.max_span_len = max_span_len
         self.span_filter = span_filter
+        self._rows: dict[tuple[str, ...], np.ndarray] = {}
 
     def __repr__(self) -> str:
         return (f"ZeroShotNER(types={self.types}, templates={[t.template for t in self.templates]}, "
@@ -460,38 +468,55 @@ class ZeroShotNER:
         return [candidate_spans(tokens, self.max_span_len, self.span_filter) for tokens in _check_sentences(sentences)]
 
     def _word_logprobs(self, inputs: Sequence[Mapping[str, str]], template: Template) -> np.ndarray:
-        """Length-normalised word log-probabilities (n, n_words); span-only templates score
-        each distinct span once."""
-        pieces = np.array([len(ids) for ids in self.bound.word_ids])
-        if "sentence" in template.text_slots:
-            return self.scorer.word_logprobs(list(inputs), template, self.bound) / pieces
-        distinct = sorted({x["span"] for x in inputs})
-        row = {s: i for i, s in enumerate(distinct)}
-        lp = self.scorer.word_logprobs([{"span": s} for s in distinct], template, self.bound) / pieces
-        return lp[[row[x["span"]] for x in inputs]]
+        """Length-normalised word log-probabilities (n, n_words).
+
+        Every prompt is scored once per pipeline: rows are kept, keyed by the template and
+        the slot values, so another threshold, decoding or calibration costs no model call.
+        A template without ``{sentence}`` sees only the span, so it scores each distinct
+        span text once."""
+        keys = [(template.template, *(x[slot] for slot in template.text_slots)) for x in inputs]
+        todo = sorted({k for k in keys if k not in self._rows})
+        if todo:
+            fresh = [dict(zip(template.text_slots, k[1:])) for k in todo]
+            pieces = np.array([len(ids) for ids in self.bound.word_ids])
+            lp = self.scorer.word_logprobs(fresh, template, self.bound) / pieces
+            self._rows.update(zip(todo, lp))
+        if not keys:
+            return np.zeros((0, len(self.bound.words)))
+        return np.stack([self._rows[k] for k in keys])
+
+    def _content_free(self, template: Template) -> np.ndarray:
+        """Word log-probabilities (n_content_free, n_words) of the content-free inputs."""
+        mask = self.scorer.tokenizer.mask_token
+        return self._word_logprobs([{slot: c.format(mask_token=mask) for slot in template.text_slots}
+                                    for c in CONTENT_FREE_INPUTS], template)
 
     def class_logprobs(self, inputs: Sequence[Mapping[str, str]]) -> np.ndarray:
         """Log-probabilities (n, n_classes) over ``self.verbalizer.labels`` (the types, then
         "none" when there are none words), calibrated per template when ``calibrate`` and
         averaged over the templates. ``inputs``: dicts with "span" (and "sentence")."""
-        mask = self.scorer.tokenizer.mask_token
         total = np.zeros((len(inputs), len(self.verbalizer.labels)))
         for template in self.templates:
             logp = _log_softmax(self.bound.class_logits(self._word_logprobs(inputs, template)))
             if self.calibrate:
-                free = [{slot: c.format(mask_token=mask) for slot in template.text_slots} for c in CONTENT_FREE_INPUTS]
-                free_probs = np.exp(_log_softmax(self.bound.class_logits(
-                    self.scorer.word_logprobs(free, template, self.bound)))).mean(axis=0)
-                logp = _log_softmax(logp - np.log(free_probs))
+                free = np.exp(_log_softmax(self.bound.class_logits(self._content_free(template)))).mean(axis=0)
+                logp = _log_softmax(logp - np.log(free))
             total += logp
         return total / len(self.templates)
 
     def _mass(self, inputs: Sequence[Mapping[str, str]]) -> np.ndarray:
-        """Probability mass (n,) of all type words, averaged over the templates."""
-        mass = np.zeros(len(inputs))
+        """Without a none class: the probability mass (n,) of all type words, or with
+        ``calibrate`` the largest ratio of a type's mass to its content-free mass; the
+        geometric mean over the templates."""
+        log_mass = np.zeros(len(inputs))
         for template in self.templates:
-            mass += np.exp(self._word_logprobs(inputs, template)).sum(axis=1)
-        return mass / len(self.templates)
+            class_mass = self.bound.class_logits(self._word_logprobs(inputs, template))  # log of each type's mass
+            if self.calibrate:
+                free = np.exp(self.bound.class_logits(self._content_free(template))).mean(axis=0)
+                log_mass += (class_mass - np.log(free)).max(axis=1)
+            else:
+                log_mass += _logsumexp(class_mass)
+        return np.exp(log_mass / len(self.templates))
 
     def score_spans(self, sentences: Sequence[Sequence[str]],
                     spans: Sequence[Sequence[tuple[int, int]]] | None = None) -> list[list[ScoredSpan]]:

@@ -37,11 +37,12 @@ def test_headline_in_capitals_gives_every_content_ngram():
 
 
 def test_lower_case_tweet_with_mention_and_hashtag():
-    tokens = "just landed in new york with @united #NewYork".split()
+    tokens = "just landed in new york with @united #NewYork http://t.co/x1".split()
     assert not casing_is_informative(tokens)
     spans = candidate_spans(tokens, max_span_len=2)
     assert {(3, 5), (6, 7), (7, 8)} <= set(spans)
     assert (2, 3) not in spans  # "in"
+    assert not any(e == 9 for _, e in spans)  # the link
     assert span_text(tokens[6:8]) == "united New York"
 
 
@@ -206,7 +207,7 @@ def test_zero_shot_ner_end_to_end_on_any_type_set(scorer):
 
 
 def test_without_none_words_the_score_is_the_type_word_mass(scorer):
-    ner = ZeroShotNER(scorer, TINY_TYPES, templates=["{span} is a {mask}."], none_words=None)
+    ner = ZeroShotNER(scorer, TINY_TYPES, templates=["{span} is a {mask}."], none_words=None, calibrate=False)
     scored = ner.score_spans([["John", "went", "to", "Paris"]])[0]
     word_lp = scorer.word_logprobs([{"span": "John"}, {"span": "Paris"}], ner.templates[0], ner.bound)
     assert [s.score for s in scored] == pytest.approx(np.exp(word_lp).sum(axis=1))
@@ -227,3 +228,25 @@ def test_zero_shot_ner_checks_its_arguments(scorer):
         ner.predict("John went to Paris")
     with pytest.raises(TypeError, match="sentence 0"):
         ner.predict(["John went to Paris"])
+
+
+def test_per_type_calibrated_mass_without_none_words(scorer):
+    template = Template("{span} is a {mask}.")
+    ner = ZeroShotNER(scorer, TINY_TYPES, templates=[template], none_words=None, calibrate=True)
+    scored = ner.score_spans([["John", "went", "to", "Paris"]])[0]
+    word_p = np.exp(scorer.word_logprobs([{"span": "John"}, {"span": "Paris"}], template, ner.bound))
+    free_p = np.exp(scorer.word_logprobs([{"span": x} for x in ("N/A", "", "[MASK]")], template, ner.bound))
+    mass = np.stack([word_p[:, 0], word_p[:, 1] + word_p[:, 2]], axis=1)  # PERSON: person; PLACE: place, city
+    free = np.stack([free_p[:, 0], free_p[:, 1] + free_p[:, 2]], axis=1).mean(axis=0)
+    assert [s.score for s in scored] == pytest.approx((mass / free).max(axis=1))
+
+
+def test_prompts_are_scored_once_per_pipeline(scorer, monkeypatch):
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"])
+    sentences = [["John", "went", "to", "Paris"], ["Paris", "is", "fine"]]
+    first = ner.score_spans(sentences)
+    monkeypatch.setattr(scorer, "word_logprobs", lambda *a, **k: pytest.fail("a prompt was scored twice"))
+    ner.calibrate = False
+    again = ner.score_spans(sentences)
+    assert [s.score for s in again[0]] != pytest.approx([s.score for s in first[0]])
+    assert ner.predict(sentences[1:])[0][0] in ("B-PERSON", "B-PLACE", "O")
