@@ -407,8 +407,10 @@ class ZeroShotNER:
     is then a probability), or with ``calibrate`` the largest ratio of one type's mass to
     that type's content-free mass (per-type calibration). ``calibrate`` divides by the
     content-free class probabilities per template. ``threshold``, ``prefer_longer``,
-    ``calibrate``, ``span_filter`` and ``max_span_len`` are plain attributes: change them
-    and predict again; prompts already scored are not scored again. Templates need a ``{span}`` slot and may have a
+    ``calibrate``, ``use_none`` (decide with the none class, or with the type words' mass
+    as if there were no none words), ``templates``, ``span_filter`` and ``max_span_len``
+    are plain attributes: change them and predict again; prompts already scored (same
+    template, same span and sentence) are not scored again. Templates need a ``{span}`` slot and may have a
     ``{sentence}`` slot.
     """
 
@@ -450,6 +452,7 @@ class ZeroShotNER:
         self.verbalizer = Verbalizer(classes, aggregate=aggregate, multi_token=_PARALLEL)
         self.bound = self.verbalizer.bind(scorer.tokenizer)
         self.has_none = bool(none)
+        self.use_none = self.has_none
         self.calibrate = calibrate
         self.threshold = threshold
         self.prefer_longer = prefer_longer
@@ -505,14 +508,15 @@ class ZeroShotNER:
         return total / len(self.templates)
 
     def _mass(self, inputs: Sequence[Mapping[str, str]]) -> np.ndarray:
-        """Without a none class: the probability mass (n,) of all type words, or with
+        """The not-a-none-class score (n,): the probability mass of all type words, or with
         ``calibrate`` the largest ratio of a type's mass to its content-free mass; the
         geometric mean over the templates."""
+        k = len(self.types)
         log_mass = np.zeros(len(inputs))
         for template in self.templates:
-            class_mass = self.bound.class_logits(self._word_logprobs(inputs, template))  # log of each type's mass
+            class_mass = self.bound.class_logits(self._word_logprobs(inputs, template))[:, :k]  # log mass per type
             if self.calibrate:
-                free = np.exp(self.bound.class_logits(self._content_free(template))).mean(axis=0)
+                free = np.exp(self.bound.class_logits(self._content_free(template))[:, :k]).mean(axis=0)
                 log_mass += (class_mass - np.log(free)).max(axis=1)
             else:
                 log_mass += _logsumexp(class_mass)
@@ -531,7 +535,9 @@ class ZeroShotNER:
         k = len(self.types)
         type_probs = np.exp(_log_softmax(logp[:, :k]))
         best = type_probs.argmax(axis=1)
-        if self.has_none:  # P(any type) / P(none), divided by its content-free value k
+        if self.use_none and not self.has_none:
+            raise ValueError("use_none is True but this pipeline has no none words; create it with none_words=[...]")
+        if self.use_none:  # P(any type) / P(none), divided by its content-free value k
             score = np.exp(_logsumexp(logp[:, :k]) - logp[:, k]) / k
         else:
             score = self._mass(inputs) if inputs else np.zeros(0)

@@ -250,3 +250,14 @@ def test_prompts_are_scored_once_per_pipeline(scorer, monkeypatch):
     again = ner.score_spans(sentences)
     assert [s.score for s in again[0]] != pytest.approx([s.score for s in first[0]])
     assert ner.predict(sentences[1:])[0][0] in ("B-PERSON", "B-PLACE", "O")
+    ner.use_none, ner.calibrate = False, False  # decide by the type words' mass, none words ignored
+    word_p = np.exp(ner._rows[("{span} is a {mask}.", "Paris")])
+    assert ner.score_spans([["Paris"]])[0][0].score == pytest.approx(np.sqrt(word_p[:3].sum() * np.exp(
+        ner._rows[("{span} is a type of {mask}.", "Paris")][:3]).sum()))  # geometric mean of two templates
+
+
+def test_use_none_needs_none_words(scorer):
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=None)
+    ner.use_none = True
+    with pytest.raises(ValueError, match="none_words"):
+        ner.predict([["Paris"]])
