@@ -9,8 +9,8 @@ Pipeline (``ZeroShotNER.predict``):
    a capitalised function word such as a sentence-initial "The" does not count) and every
    sub-span of a run up to ``max_span_len`` tokens. A headline in capitals, a Title Case
    line or an all lower-case text (tweets) carries no casing signal: there every n-gram of
-   content words up to ``max_span_len`` tokens is a candidate. ``@mentions`` and
-   ``#hashtags`` are always candidates.
+   content words up to ``max_span_len`` tokens is a candidate (with "of", "de", "&" allowed
+   inside). An ``@mention`` or ``#hashtag`` is always a candidate of its own.
 2. **Typing with an ensemble of templates.** Each span is put into every template
    ("X is a [MASK].", "X is a type of [MASK]." ...) and the blank is scored against the label
    words of every type *and* of a "none" class (words such as "thing", "time", "day").
@@ -103,10 +103,12 @@ under after before since until while during between among through against is are
 am do does did have has had will would shall should can could may might must i me my mine we us our ours
 you your yours he him his she her hers it its they them their theirs this that these those there here
 what which who whom whose when where why how not no yes so if then than too very also just only all any
-some each every both either neither s 's rt via amp
+some each every both either neither s 's rt via amp u ur im lol omg smh idk gonna wanna
 """.split())
-# Lower-case words that may sit inside a name between two capitalised ones.
+# Lower-case words that may sit inside a name between two capitalised ones; where casing
+# says nothing, only the first few may sit inside a candidate ("bank of america").
 CONNECTORS = frozenset("of de du des da del della la le van von der den di y & and for the 's".split())
+UNCASED_CONNECTORS = frozenset("of de & 's".split())
 
 
 def _has_letter(token: str) -> bool:
@@ -161,7 +163,8 @@ def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_
       ``max_run_len`` tokens is itself a candidate) and their sub-spans of up to
       ``max_span_len`` tokens that start and end on a capitalised token; in a sentence whose
       casing says nothing (``casing_is_informative``), every n-gram of up to
-      ``max_span_len`` tokens that starts and ends on a content word;
+      ``max_span_len`` content words (or "of", "de", "&", "'s" inside); an ``@mention`` or
+      ``#hashtag`` is a candidate of its own, never part of a longer one;
     - ``"capitalized"``: every n-gram of up to ``max_span_len`` tokens whose first and last
       tokens start with a capital (the first version of this pipeline);
     - ``"none"``: every n-gram of up to ``max_span_len`` tokens.
@@ -177,13 +180,16 @@ def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_
         return [(s, e) for s in range(n) for e in range(s + 1, min(n, s + max_span_len) + 1) if keep(s, e)]
     spans: set[tuple[int, int]] = set()
     if not casing_is_informative(tokens):
-        ok = [_content(t) for t in tokens]
+        ok = [_content(t) and not _is_tag(t) for t in tokens]
+        inner = [o or t.lower() in UNCASED_CONNECTORS for o, t in zip(ok, tokens)]
         for s in range(n):
             for e in range(s + 1, min(n, s + max_span_len) + 1):
-                if ok[s] and ok[e - 1] and all(_has_letter(t) for t in tokens[s:e]):
+                if ok[s] and ok[e - 1] and all(inner[s:e]):
                     spans.add((s, e))
+        spans.update((i, i + 1) for i, t in enumerate(tokens) if _is_tag(t))
         return sorted(spans)
-    ok = [_name_like(t) for t in tokens]
+    ok = [_name_like(t) and not _is_tag(t) for t in tokens]
+    spans.update((i, i + 1) for i, t in enumerate(tokens) if _is_tag(t))
     i = 0
     while i < n:
         if not ok[i]:

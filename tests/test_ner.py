@@ -43,6 +43,9 @@ def test_lower_case_tweet_with_mention_and_hashtag():
     assert {(3, 5), (6, 7), (7, 8)} <= set(spans)
     assert (2, 3) not in spans  # "in"
     assert not any(e == 9 for _, e in spans)  # the link
+    assert (1, 4) not in candidate_spans(tokens, 3)  # "landed in new": "in" never sits inside here
+    assert (6, 8) not in candidate_spans(tokens, 3)  # a mention or hashtag stands alone
+    assert (2, 5) in candidate_spans("i love bank of america".split(), 3)
     assert span_text(tokens[6:8]) == "united New York"
 
 
