@@ -438,15 +438,7 @@ class ZeroShotNER:
             raise ValueError(f"prefer_longer must be at least 1 (1: no preference), not {prefer_longer}")
         if threshold < 0:
             raise ValueError(f"threshold must be >= 0 (a probability or an odds ratio), not {threshold}")
-        if isinstance(templates, (str, Template)):
-            templates = [templates]
-        if not templates:
-            raise ValueError("give at least one template, e.g. '{span} is a {mask}.'")
-        self.templates = tuple(t if isinstance(t, Template) else Template(t) for t in templates)
-        for t in self.templates:
-            if "span" not in t.text_slots or set(t.text_slots) - {"sentence", "span"}:
-                raise ValueError(f"an NER template needs a {{span}} slot and may have a {{sentence}} slot; "
-                                 f"{t!r} has {t.text_slots}")
+        self.templates = templates
         self.scorer = scorer
         self.types = tuple(str(t) for t in types)
         classes = {str(k): ([v] if isinstance(v, str) else list(v)) for k, v in types.items()}
@@ -465,6 +457,24 @@ class ZeroShotNER:
         self.max_span_len = max_span_len
         self.span_filter = span_filter
         self._rows: dict[tuple[str, ...], np.ndarray] = {}
+
+    @property
+    def templates(self) -> tuple[Template, ...]:
+        """The prompts whose class log-probabilities are averaged (set strings or Templates)."""
+        return self._templates
+
+    @templates.setter
+    def templates(self, templates: str | Template | Sequence[str | Template]) -> None:
+        if isinstance(templates, (str, Template)):
+            templates = [templates]
+        if not templates:
+            raise ValueError("give at least one template, e.g. '{span} is a {mask}.'")
+        checked = tuple(t if isinstance(t, Template) else Template(t) for t in templates)
+        for t in checked:
+            if "span" not in t.text_slots or set(t.text_slots) - {"sentence", "span"}:
+                raise ValueError(f"an NER template needs a {{span}} slot and may have a {{sentence}} slot; "
+                                 f"{t!r} has {t.text_slots}")
+        self._templates = checked
 
     def __repr__(self) -> str:
         return (f"ZeroShotNER(types={self.types}, templates={[t.template for t in self.templates]}, "

@@ -225,6 +225,11 @@ def test_zero_shot_ner_checks_its_arguments(scorer):
         ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], templates=["{text} is a {mask}."])
     with pytest.raises(ValueError, match="prefer_longer"):
         ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], prefer_longer=0.5)
+    settable = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"])
+    settable.templates = "{span} is a {mask}."
+    assert [t.template for t in settable.templates] == ["{span} is a {mask}."]
+    with pytest.raises(ValueError, match="span"):
+        settable.templates = ["{sentence} is a {mask}."]
     ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["city", "movie"])  # "city" stays a PLACE word
     assert ner.verbalizer.label_words["none"] == ["movie"]
     with pytest.raises(TypeError, match="token lists"):
