@@ -52,7 +52,7 @@ from .calibration import CONTENT_FREE_INPUTS
 from .evaluation import ClassifierReport, classifier_report
 from .scorer import MaskScorer
 from .template import Template
-from .verbalizer import MULTI_TOKEN_POLICIES, Verbalizer
+from .verbalizer import Verbalizer
 
 __all__ = [
     "CONLL_TYPES",
@@ -78,8 +78,8 @@ __all__ = [
 Entity = tuple[int, int, str]  # (start, end exclusive, type)
 NONE_CLASS = "none"
 SPAN_FILTERS = ("casing", "capitalized", "none")
-# Scoring several mask pieces in one pass (PET's "parallel" decoding); the name changed.
-_PARALLEL = "parallel" if "parallel" in MULTI_TOKEN_POLICIES else "pet"
+# A label word of several pieces is scored with PET's parallel decoding (one pass, one mask per piece).
+_PARALLEL = "parallel"
 
 # ---- defaults chosen on CoNLL-2003 validation (notebook 5) --------------------------------
 CONLL_TYPES: dict[str, list[str]] = {

@@ -4,7 +4,7 @@ accuracy and the zero-shot pipeline on the tiny model."""
 import numpy as np
 import pytest
 
-from helpers import Template, TaggedSentence
+from helpers import Template, TaggedSentence, VerbalizerError
 from helpers.calibration import calibrate_probs
 from helpers.ner import (ScoredSpan, ZeroShotNER, bio_from_entities, candidate_spans, capitalisation_heuristic,
                          casing_is_informative, decode_spans, entities_from_bio, entity_prf, gold_spans,
@@ -230,6 +230,8 @@ def test_zero_shot_ner_checks_its_arguments(scorer):
     assert [t.template for t in settable.templates] == ["{span} is a {mask}."]
     with pytest.raises(ValueError, match="span"):
         settable.templates = ["{sentence} is a {mask}."]
+    with pytest.raises(VerbalizerError, match="city"):  # one word cannot stand for two types
+        ZeroShotNER(scorer, {"PLACE": ["city"], "TOWN": ["city"]}, none_words=["movie"])
     ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["city", "movie"])  # "city" stays a PLACE word
     assert ner.verbalizer.label_words["none"] == ["movie"]
     with pytest.raises(TypeError, match="token lists"):
