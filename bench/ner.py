@@ -93,7 +93,13 @@ def choose_on_validation(args) -> None:
     tokens, gold = [s.tokens for s in validation], [s.tags for s in validation]
     ner = ZeroShotNER(scorer, CONLL_TYPES)
     print(ner)
-    scored = ner.score_spans(tokens)
+    candidates = ner.candidates(tokens)
+    gold_entities = [entities_from_bio(g) for g in gold]
+    reachable = sum((s, e) in set(c) for c, g in zip(candidates, gold_entities) for s, e, _ in g)
+    n_gold = sum(len(g) for g in gold_entities)
+    print(f"{len(tokens)} validation sentences, {sum(len(c) for c in candidates) / len(tokens):.2f} candidate spans "
+          f"per sentence, candidate span recall {reachable / n_gold:.3f} ({reachable} of {n_gold})")
+    scored = ner.score_spans(tokens, candidates)
     results = []
     for prefer_longer in (1.0, 2.0, 3.0, 7.0, 20.0):
         for threshold in np.logspace(-1, 1.5, 26):
