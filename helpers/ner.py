@@ -10,7 +10,9 @@ Pipeline (``ZeroShotNER.predict``):
    sub-span of a run up to ``max_span_len`` tokens. A headline in capitals, a Title Case
    line or an all lower-case text (tweets) carries no casing signal: there every n-gram of
    content words up to ``max_span_len`` tokens is a candidate (with "of", "de", "&" allowed
-   inside). An ``@mention`` or ``#hashtag`` is always a candidate of its own.
+   inside). A ``#hashtag`` is always a candidate of its own, an ``@mention`` (an account
+   handle, untagged in social-media NER corpora such as WNUT 2017) only with
+   ``mentions=True``.
 2. **Typing with an ensemble of templates.** Each span is put into every template
    ("X is a [MASK].", "X is a type of [MASK]." ...) and the blank is scored against the label
    words of every type *and* of a "none" class (words such as "thing", "time", "day").
@@ -155,7 +157,7 @@ def casing_is_informative(tokens: Sequence[str]) -> bool:
 
 
 def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_LEN,
-                    span_filter: str = "casing", max_run_len: int = 8) -> list[tuple[int, int]]:
+                    span_filter: str = "casing", max_run_len: int = 8, mentions: bool = False) -> list[tuple[int, int]]:
     """Candidate (start, end) spans of one tokenized sentence, sorted.
 
     ``span_filter``:
@@ -163,8 +165,10 @@ def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_
       ``max_run_len`` tokens is itself a candidate) and their sub-spans of up to
       ``max_span_len`` tokens that start and end on a capitalised token; in a sentence whose
       casing says nothing (``casing_is_informative``), every n-gram of up to
-      ``max_span_len`` content words (or "of", "de", "&", "'s" inside); an ``@mention`` or
-      ``#hashtag`` is a candidate of its own, never part of a longer one;
+      ``max_span_len`` content words (or "of", "de", "&", "'s" inside); a ``#hashtag`` is a
+      candidate of its own, never part of a longer one; an ``@mention`` is one only with
+      ``mentions=True`` (it names an account, which social-media NER corpora such as
+      WNUT 2017 leave untagged);
     - ``"capitalized"``: every n-gram of up to ``max_span_len`` tokens whose first and last
       tokens start with a capital (the first version of this pipeline);
     - ``"none"``: every n-gram of up to ``max_span_len`` tokens.
@@ -186,10 +190,10 @@ def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_
             for e in range(s + 1, min(n, s + max_span_len) + 1):
                 if ok[s] and ok[e - 1] and all(inner[s:e]):
                     spans.add((s, e))
-        spans.update((i, i + 1) for i, t in enumerate(tokens) if _is_tag(t))
+        spans.update((i, i + 1) for i, t in enumerate(tokens) if _is_tag(t) and (mentions or t[0] == "#"))
         return sorted(spans)
     ok = [_name_like(t) and not _is_tag(t) for t in tokens]
-    spans.update((i, i + 1) for i, t in enumerate(tokens) if _is_tag(t))
+    spans.update((i, i + 1) for i, t in enumerate(tokens) if _is_tag(t) and (mentions or t[0] == "#"))
     i = 0
     while i < n:
         if not ok[i]:
@@ -414,9 +418,10 @@ class ZeroShotNER:
     that type's content-free mass (per-type calibration). ``calibrate`` divides by the
     content-free class probabilities per template. ``threshold``, ``prefer_longer``,
     ``calibrate``, ``use_none`` (decide with the none class, or with the type words' mass
-    as if there were no none words), ``templates``, ``span_filter`` and ``max_span_len``
-    are plain attributes: change them and predict again; prompts already scored (same
-    template, same span and sentence) are not scored again. Templates need a ``{span}`` slot and may have a
+    as if there were no none words), ``templates``, ``span_filter``, ``max_span_len`` and
+    ``mentions`` (whether @mentions are candidates) are plain attributes: change them and
+    predict again; prompts already scored (same template, same span and sentence) are not
+    scored again. Templates need a ``{span}`` slot and may have a
     ``{sentence}`` slot.
     """
 
@@ -425,7 +430,7 @@ class ZeroShotNER:
                  none_words: Sequence[str] | None = DEFAULT_NONE_WORDS, calibrate: bool = True,
                  threshold: float = DEFAULT_THRESHOLD, prefer_longer: float = DEFAULT_PREFER_LONGER,
                  max_span_len: int = DEFAULT_MAX_SPAN_LEN, span_filter: str = "casing",
-                 aggregate: str = "sum_prob"):
+                 aggregate: str = "sum_prob", mentions: bool = False):
         if not isinstance(types, Mapping) or not types:
             raise ValueError("give the entity types as a dict of label words, e.g. {'PER': ['person'], 'LOC': ['city']}")
         if NONE_CLASS in types:
@@ -456,6 +461,7 @@ class ZeroShotNER:
         self.prefer_longer = prefer_longer
         self.max_span_len = max_span_len
         self.span_filter = span_filter
+        self.mentions = mentions
         self._rows: dict[tuple[str, ...], np.ndarray] = {}
 
     @property
@@ -484,7 +490,8 @@ class ZeroShotNER:
 
     def candidates(self, sentences: Sequence[Sequence[str]]) -> list[list[tuple[int, int]]]:
         """Candidate spans per sentence (see ``candidate_spans``)."""
-        return [candidate_spans(tokens, self.max_span_len, self.span_filter) for tokens in _check_sentences(sentences)]
+        return [candidate_spans(tokens, self.max_span_len, self.span_filter, mentions=self.mentions)
+                for tokens in _check_sentences(sentences)]
 
     def _word_logprobs(self, inputs: Sequence[Mapping[str, str]], template: Template) -> np.ndarray:
         """Length-normalised word log-probabilities (n, n_words).

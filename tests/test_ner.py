@@ -40,19 +40,21 @@ def test_lower_case_tweet_with_mention_and_hashtag():
     tokens = "just landed in new york with @united #NewYork http://t.co/x1".split()
     assert not casing_is_informative(tokens)
     spans = candidate_spans(tokens, max_span_len=2)
-    assert {(3, 5), (6, 7), (7, 8)} <= set(spans)
+    assert {(3, 5), (7, 8)} <= set(spans) and (6, 7) not in spans  # the hashtag, not the mention
+    assert (6, 7) in candidate_spans(tokens, 2, mentions=True)
     assert (2, 3) not in spans  # "in"
     assert not any(e == 9 for _, e in spans)  # the link
     assert (1, 4) not in candidate_spans(tokens, 3)  # "landed in new": "in" never sits inside here
-    assert (6, 8) not in candidate_spans(tokens, 3)  # a mention or hashtag stands alone
+    assert (6, 8) not in candidate_spans(tokens, 3, mentions=True)  # a mention or hashtag stands alone
     assert (2, 5) in candidate_spans("i love bank of america".split(), 3)
     assert span_text(tokens[6:8]) == "united New York"
 
 
-def test_mixed_case_tweet_keeps_mentions_as_candidates():
-    tokens = "Great day with @jsmith at Google today".split()
+def test_mixed_case_tweet_mentions_only_when_asked():
+    tokens = "Great day with @jsmith at Google today #GoogleIO".split()
     assert casing_is_informative(tokens)
-    assert candidate_spans(tokens) == [(0, 1), (3, 4), (5, 6)]
+    assert candidate_spans(tokens) == [(0, 1), (5, 6), (7, 8)]
+    assert candidate_spans(tokens, mentions=True) == [(0, 1), (3, 4), (5, 6), (7, 8)]
 
 
 def test_older_filters_and_bad_arguments():
