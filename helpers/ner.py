@@ -432,7 +432,8 @@ class ZeroShotNER:
                  max_span_len: int = DEFAULT_MAX_SPAN_LEN, span_filter: str = "casing",
                  aggregate: str = "sum_prob", mentions: bool = False):
         if not isinstance(types, Mapping) or not types:
-            raise ValueError("give the entity types as a dict of label words, e.g. {'PER': ['person'], 'LOC': ['city']}")
+            raise ValueError("give the entity types as a dict of label words, "
+                             "e.g. {'PER': ['person'], 'LOC': ['city']}")
         if NONE_CLASS in types:
             raise ValueError(f"{NONE_CLASS!r} is reserved for the not-an-entity class; pass its words as none_words")
         if span_filter not in SPAN_FILTERS:
@@ -484,9 +485,9 @@ class ZeroShotNER:
 
     def __repr__(self) -> str:
         return (f"ZeroShotNER(types={self.types}, templates={[t.template for t in self.templates]}, "
-                f"none={self.has_none}, calibrate={self.calibrate}, threshold={self.threshold}, "
+                f"use_none={self.use_none}, calibrate={self.calibrate}, threshold={self.threshold}, "
                 f"prefer_longer={self.prefer_longer}, max_span_len={self.max_span_len}, "
-                f"span_filter={self.span_filter!r})")
+                f"span_filter={self.span_filter!r}, mentions={self.mentions})")
 
     def candidates(self, sentences: Sequence[Sequence[str]]) -> list[list[tuple[int, int]]]:
         """Candidate spans per sentence (see ``candidate_spans``)."""
