@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model name or folder (default: the offline default model)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--batch-size", type=int, default=32, help="MaskScorer batch size (its default: 32)")
+    ap.add_argument("--precision", default="fp32", help="MaskScorer precision: fp32 (default), bf16, fp16, auto")
     ap.add_argument("--quick", action="store_true", help="300 seeded test sentences instead of all")
     ap.add_argument("--choose", action="store_true",
                     help="sweep threshold and prefer_longer on the full validation split instead (no test)")
@@ -43,7 +44,7 @@ def main() -> None:
         return
 
     model, tokenizer = load_mlm(args.model, device=args.device)
-    scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False)
+    scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False, precision=args.precision)
     test = load_conll2003("test")
     if args.quick:
         test = random.Random(0).sample(test, 300)
@@ -52,7 +53,8 @@ def main() -> None:
     commonest = train_types.most_common(1)[0][0]
 
     print(f"model {model.config.name_or_path} on {model.device}, {torch.get_num_threads()} threads, "
-          f"batch {args.batch_size}, {platform.processor() or platform.machine()}, torch {torch.__version__}")
+          f"batch {args.batch_size}, {scorer.compute_dtype}, {platform.processor() or platform.machine()}, "
+          f"torch {torch.__version__}")
     ner = ZeroShotNER(scorer, CONLL_TYPES)
     print(ner)
     start = time.perf_counter()
@@ -88,7 +90,7 @@ def choose_on_validation(args) -> None:
     """Score every validation candidate once, then decode with a log-spaced grid of
     thresholds and several ``prefer_longer`` values; print the best pairs."""
     model, tokenizer = load_mlm(args.model, device=args.device)
-    scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False)
+    scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False, precision=args.precision)
     validation = load_conll2003("validation")
     tokens, gold = [s.tokens for s in validation], [s.tags for s in validation]
     ner = ZeroShotNER(scorer, CONLL_TYPES)
