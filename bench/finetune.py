@@ -15,7 +15,10 @@ on K = 8, 16, 32, 64 examples per class from SST-2 train (seeds 0 and 1) and mea
 on a fixed, seeded sample of 400 SST-2 validation sentences. The chosen setting has the best
 mean accuracy over all K and seeds. Warm-up (10 % of the steps), weight decay (0.01) and
 the batch size (8, as in LM-BFF) are fixed at the usual values, not swept. The template is
-"{text} It was {mask}." with great / terrible (LM-BFF's SST-2 prompt).
+"{text} It was {mask}." with great / terrible (LM-BFF's SST-2 prompt). ``--quick`` sweeps
+at K = 8 and 32 with seed 0 only (the defaults in helpers/finetune.py come from that run,
+on a 2-core CPU shared with other jobs: about 40 minutes). ``--out FILE`` keeps every row,
+so an interrupted sweep resumes, and ``--lr`` / ``--epochs`` split it across processes.
 """
 
 from __future__ import annotations
@@ -131,9 +134,14 @@ def main() -> None:
     parser.add_argument("--method", nargs="+", choices=["prompt", "head"], default=["prompt", "head"])
     parser.add_argument("--out", help="JSON lines file of sweep results; rows already there are not rerun")
     parser.add_argument("--n-validation", type=int, default=400)
+    parser.add_argument("--lr", type=float, nargs="+", help="sweep only these learning rates (to split the sweep)")
+    parser.add_argument("--epochs", type=int, nargs="+", help="sweep only these epoch counts")
     args = parser.parse_args()
     args.k = [8, 32] if args.quick else [8, 16, 32, 64]
     args.seeds = [0] if args.quick else [0, 1] if args.choose else [0, 1, 2]
+    for grid in GRID.values():
+        grid["lr"] = [lr for lr in grid["lr"] if args.lr is None or lr in args.lr]
+        grid["epochs"] = [e for e in grid["epochs"] if args.epochs is None or e in args.epochs]
     model, tokenizer = load_mlm(device="cpu")
     (choose if args.choose else timing)(args, model, tokenizer)
 
