@@ -26,8 +26,9 @@ from tqdm.auto import tqdm
 
 from .models import resolve_device
 from .scorer import fused_attention
-from .template import EncodedPrompt, Template, special_tokens_around
-from .verbalizer import BoundVerbalizer, Verbalizer
+from .template import EncodedPrompt, Template
+from .inputs import as_texts
+from .verbalizer import BoundVerbalizer, Verbalizer, bind
 
 __all__ = ["HeadClassifier", "PROMPT_DEFAULTS", "HEAD_DEFAULTS", "prompt_finetune", "head_finetune",
            "class_scores"]
@@ -40,16 +41,10 @@ HEAD_DEFAULTS = {"epochs": 10, "lr": 3e-4, "warmup": 0.1, "weight_decay": 0.01, 
 
 
 # ---- checking what the user passes ------------------------------------------------------
-def _check_examples(texts, labels, n_classes: int | None, class_names: Sequence[str] | None = None
-                    ) -> tuple[list[TextInput], np.ndarray, int]:
+def _check_examples(texts, labels, n_classes: int | None, class_names: Sequence[str] | None = None,
+                    mappings: bool = True) -> tuple[list[TextInput], np.ndarray, int]:
     """Return texts as a list, labels as int array and the number of classes, or raise."""
-    if isinstance(texts, (str, Mapping)):
-        raise TypeError("texts must be a list of training texts, not a single text; wrap it: [text]")
-    texts = list(texts)
-    for i, t in enumerate(texts):
-        if not isinstance(t, (str, Mapping)):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}; every text must be a str "
-                            "(or a dict of slot values for a multi-slot template)")
+    texts, _ = as_texts(texts, what="texts", mappings=mappings)
     labels = list(labels) if not isinstance(labels, np.ndarray) else labels.tolist()
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels; pass one label per text")
@@ -172,14 +167,6 @@ def class_scores(word_logprobs: torch.Tensor, bound: BoundVerbalizer) -> torch.T
     return torch.stack(columns, dim=1)
 
 
-def _bind(verbalizer: Verbalizer | BoundVerbalizer, tokenizer) -> BoundVerbalizer:
-    if isinstance(verbalizer, BoundVerbalizer):
-        return verbalizer
-    if isinstance(verbalizer, Verbalizer):
-        return verbalizer.bind(tokenizer)
-    raise TypeError(f"verbalizer must be a helpers.Verbalizer, not {type(verbalizer).__name__}")
-
-
 def prompt_finetune(
     model,
     tokenizer,
@@ -203,9 +190,10 @@ def prompt_finetune(
 
     Each text is filled into ``template``; at the mask the model gives log-probabilities
     over the **whole vocabulary** (log-softmax of the MLM head's logits). A label word of
-    k word pieces gets k masks and scores the sum of its pieces' log-probabilities (PET's
-    one-pass scoring; the verbalizer must allow split words, otherwise binding refuses
-    them). A class's score is its words' log-probabilities combined by the verbalizer's
+    k word pieces gets k masks and scores the sum of its pieces' log-probabilities in one
+    pass; this needs ``multi_token="parallel"`` or ``"iterative"`` (with the default
+    ``"error"`` binding refuses split words). Training always uses the one-pass score,
+    as PET trains; ``"iterative"`` changes only how ``MaskScorer`` scores afterwards. A class's score is its words' log-probabilities combined by the verbalizer's
     ``aggregate`` (default ``"mean_logprob"``: their mean). The loss is the cross-entropy
     of a softmax over the class scores:
     ``loss_i = -log softmax(s_i)[y_i]``, ``s_ic = agg_{w in V(c)} log p([MASK] = w | x_i)``.
@@ -243,7 +231,7 @@ def prompt_finetune(
     Classification and Natural Language Inference" (PET); Gao, Fisch & Chen (2021), "Making
     Pre-trained Language Models Better Few-shot Learners" (LM-BFF).
     """
-    bound = _bind(verbalizer, tokenizer)
+    bound = bind(verbalizer, tokenizer)
     texts, labels, _ = _check_examples(texts, labels, len(bound.labels), bound.labels)
     defaults = PROMPT_DEFAULTS
     epochs = defaults["epochs"] if epochs is None else epochs
@@ -318,10 +306,7 @@ class HeadClassifier:
 
     def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
         """Class probabilities (n, n_classes) for n texts (a single str gives (1, n_classes))."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise TypeError(f"texts[{i}] is {type(t).__name__}; pass a list of str")
+        texts, _ = as_texts(texts, what="texts", mappings=False)
         out = np.zeros((len(texts), self.n_classes))
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         self.encoder.eval(), self.head.eval()
@@ -381,10 +366,7 @@ def head_finetune(
     References: Devlin et al. (2019), BERT; Zhang et al., Dive into Deep Learning,
     "Fine-Tuning BERT for Sequence-Level and Token-Level Applications".
     """
-    texts, labels, n_classes = _check_examples(texts, labels, n_classes)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}; head fine-tuning takes plain str texts")
+    texts, labels, n_classes = _check_examples(texts, labels, n_classes, mappings=False)
     defaults = HEAD_DEFAULTS
     epochs = defaults["epochs"] if epochs is None else epochs
     lr = defaults["lr"] if lr is None else lr

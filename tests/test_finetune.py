@@ -10,11 +10,9 @@ import torch
 
 from helpers import MaskScorer, Template, Verbalizer, VerbalizerError
 from helpers.finetune import HeadClassifier, class_scores, head_finetune, prompt_finetune
-from helpers.verbalizer import MULTI_TOKEN_POLICIES
 
 TEMPLATE = Template("{text} it was {mask} .")
 VERBALIZER = Verbalizer({"negative": ["terrible", "bad"], "positive": ["great", "good"]})
-SPLIT = "parallel" if "parallel" in MULTI_TOKEN_POLICIES else "pet"  # the name of PET's one-pass mode
 TEXTS = ["i loved this movie", "the acting was awful", "a very fine story", "i hated the plot",
          "really great film", "not good , the story was bad", "it was wonderful", "a terrible film !"]
 LABELS = [1, 0, 1, 0, 1, 0, 1, 0]
@@ -62,19 +60,23 @@ def test_first_loss_is_cross_entropy_of_classify(tiny_model, tiny_tokenizer):
     quiet = no_dropout(tiny_model)
     for verbalizer in (VERBALIZER,
                        Verbalizer({"negative": ["awful", "bad"], "positive": ["fantastic", "great"]},
-                                  aggregate="sum_prob", multi_token=SPLIT),
+                                  aggregate="sum_prob", multi_token="parallel"),
                        Verbalizer({"negative": ["terrible"], "positive": ["wonderful", "fine"]},
-                                  aggregate="max", multi_token=SPLIT)):
+                                  aggregate="max", multi_token="parallel")):
         losses: list[float] = []
         tune(quiet, tiny_tokenizer, verbalizer=verbalizer, batch_size=len(TEXTS), epochs=1, loss_log=losses)
         expected = -true_class_logprob(quiet, tiny_tokenizer, verbalizer)
         assert losses[0] == pytest.approx(expected, rel=1e-4, abs=1e-5), verbalizer
 
 
-def test_multi_token_words_are_trained(tiny_model, tiny_tokenizer):
-    split = Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}, multi_token=SPLIT)  # fan ##tastic
+@pytest.mark.parametrize("mode", ["parallel", "iterative"])
+def test_multi_token_words_are_trained(tiny_model, tiny_tokenizer, mode):
+    split = Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}, multi_token=mode)  # fan ##tastic
     assert true_class_logprob(tune(tiny_model, tiny_tokenizer, verbalizer=split), tiny_tokenizer, split) > \
         true_class_logprob(tiny_model, tiny_tokenizer, split) + 0.1
+
+
+def test_multi_token_words_are_refused_by_default(tiny_model, tiny_tokenizer):
     with pytest.raises(VerbalizerError, match="pieces"):
         tune(tiny_model, tiny_tokenizer, verbalizer=Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}))
 
@@ -117,8 +119,10 @@ def test_prompt_errors(tiny_model, tiny_tokenizer, texts, labels, message):
 
 
 def test_prompt_type_errors(tiny_model, tiny_tokenizer):
-    with pytest.raises(TypeError, match="not a single text"):
+    with pytest.raises(ValueError, match="have no training example"):  # one str is one text (as_texts)
         tune(tiny_model, tiny_tokenizer, texts="i loved it", labels=[1])
+    with pytest.raises(TypeError, match=r"texts\[2\] is None"):
+        tune(tiny_model, tiny_tokenizer, texts=TEXTS[:2] + [None] + TEXTS[3:])
     with pytest.raises(TypeError, match="class indices"):
         tune(tiny_model, tiny_tokenizer, labels=[str(y) for y in LABELS])
     with pytest.raises(ValueError, match="lr must be positive"):
