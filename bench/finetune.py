@@ -4,11 +4,18 @@
     python bench/finetune.py --quick          # one seed, fewer repeats
     python bench/finetune.py --choose         # the hyper-parameter sweep on SST-2 validation
     python bench/finetune.py --choose --method head --out runs/head.jsonl
+    python bench/finetune.py --check          # the goal, measured on all of SST-2 validation
 
 Timing: each method fine-tunes on 32 examples (16 per class, sampled from SST-2 train) with
 its defaults; the table has seconds per run (and per step), and the last line is
 ``prompt_s=<float> head_s=<float>`` (median over seeds). The issue's bar is 60 s on a
 2-core CPU.
+
+Checking (``--check``): with the defaults, 16 examples per class from SST-2 train, seeds
+0, 1, 2: accuracy of zero-shot, prompt-based and head fine-tuning on the 872 SST-2
+validation sentences (mean and per seed), and whether prompt-based fine-tuning reaches
+76 % and beats both others by 3 points. (Validation was used to choose the defaults, so
+this is optimistic; the issue's own check uses held-out data.)
 
 Choosing (``--choose``): for every learning rate and number of epochs in the grid, fine-tune
 on K = 8, 16, 32, 64 examples per class from SST-2 train (seeds 0 and 1) and measure accuracy
@@ -109,6 +116,22 @@ def choose(args, model, tokenizer) -> None:
         print(f"chosen for {method}: lr={best[1]:.0e} epochs={best[2]} (mean validation accuracy {best[0]:.3f})")
 
 
+def check(args, model, tokenizer) -> None:
+    train_set, validation = load_sst2("train"), load_sst2("validation")
+    zero = accuracy("prompt", model, tokenizer, validation.texts, validation.labels)
+    rows = {"prompt": [], "head": []}
+    for seed in (0, 1, 2):
+        texts, labels = few_shot(train_set, 16, seed)
+        for method in rows:
+            trained = train(method, model, tokenizer, texts, labels, seed)
+            rows[method].append(accuracy(method, trained, tokenizer, validation.texts, validation.labels))
+            print(f"seed {seed} {method:<7} {rows[method][-1]:.3f}", flush=True)
+    prompt, head = np.mean(rows["prompt"]), np.mean(rows["head"])
+    print(f"{'zero-shot':<10}{zero:.3f}\n{'prompt':<10}{prompt:.3f} +- {np.std(rows['prompt']):.3f}\n"
+          f"{'head':<10}{head:.3f} +- {np.std(rows['head']):.3f}")
+    print(f"prompt>=0.76={prompt >= 0.76} prompt-zero={prompt - zero:+.3f} prompt-head={prompt - head:+.3f}")
+
+
 def timing(args, model, tokenizer) -> None:
     train_set = load_sst2("train")
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads")
@@ -130,6 +153,7 @@ def timing(args, model, tokenizer) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--choose", action="store_true", help="run the hyper-parameter sweep")
+    parser.add_argument("--check", action="store_true", help="the issue's goal on SST-2 validation")
     parser.add_argument("--quick", action="store_true", help="one seed; the sweep only at K = 8 and 32")
     parser.add_argument("--method", nargs="+", choices=["prompt", "head"], default=["prompt", "head"])
     parser.add_argument("--out", help="JSON lines file of sweep results; rows already there are not rerun")
@@ -143,7 +167,7 @@ def main() -> None:
         grid["lr"] = [lr for lr in grid["lr"] if args.lr is None or lr in args.lr]
         grid["epochs"] = [e for e in grid["epochs"] if args.epochs is None or e in args.epochs]
     model, tokenizer = load_mlm(device="cpu")
-    (choose if args.choose else timing)(args, model, tokenizer)
+    (choose if args.choose else check if args.check else timing)(args, model, tokenizer)
 
 
 if __name__ == "__main__":
