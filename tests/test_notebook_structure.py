@@ -13,18 +13,11 @@ from pathlib import Path
 import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOT_YET_EDITED = {"05_zero_shot_ner.ipynb", "06"}  # owned by other helpers for now
 MAX_CODE_LINES = 20
 
 
 def _params() -> list:
-    params = []
-    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
-        marks = []
-        if path.name in NOT_YET_EDITED or path.name.startswith("06"):
-            marks.append(pytest.mark.xfail(strict=False, reason="not yet through the editorial pass"))
-        params.append(pytest.param(path, id=path.name, marks=marks))
-    return params
+    return [pytest.param(path, id=path.name) for path in sorted(NOTEBOOK_DIR.glob("*.ipynb"))]
 
 
 def _cells(path: Path) -> list[dict]:
