@@ -25,8 +25,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models import resolve_device
-from .scorer import fused_attention
-from .template import EncodedPrompt, Template
+from .scorer import fused_attention, pad_prompts
+from .template import Template
 from .inputs import as_texts
 from .verbalizer import BoundVerbalizer, Verbalizer, bind
 
@@ -106,20 +106,6 @@ def _batches(n: int, batch_size: int, epochs: int, generator: torch.Generator) -
         order = torch.randperm(n, generator=generator).tolist()
         out += [order[i:i + batch_size] for i in range(0, n, batch_size)]
     return out
-
-
-def _pad(prompts: Sequence[EncodedPrompt], pad_id: int, device: torch.device
-         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Input ids and attention mask (b, width), and a boolean (b, width) marking mask slots."""
-    width = max(len(p.ids) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(prompts), width), dtype=torch.long)
-    at_mask = torch.zeros((len(prompts), width), dtype=torch.bool)
-    for row, p in enumerate(prompts):
-        ids[row, :len(p.ids)] = torch.tensor(p.ids)
-        attention[row, :len(p.ids)] = 1
-        at_mask[row, p.mask_positions] = True
-    return ids.to(device), attention.to(device), at_mask.to(device)
 
 
 def _encoder_and_head(model) -> tuple[nn.Module, nn.Module]:
@@ -258,7 +244,7 @@ def prompt_finetune(
     def loss_of(batch: list[int]) -> torch.Tensor:
         word_lp = torch.zeros((len(batch), len(bound.words)), device=target)
         for k, (words, pieces, prompts) in groups.items():
-            ids, attention, at_mask = _pad([prompts[i] for i in batch], tokenizer.pad_token_id, target)
+            ids, attention, at_mask = pad_prompts([prompts[i] for i in batch], tokenizer.pad_token_id, target)
             hidden = encoder(input_ids=ids, attention_mask=attention).last_hidden_state
             logp = torch.log_softmax(head(hidden[at_mask]).float(), dim=-1).view(len(batch), k, -1)
             # piece j of word q is read at mask j: sum over j of logp[:, j, pieces[q, j]]

@@ -53,6 +53,21 @@ def _stacklevel_outside_package() -> int:
     return level
 
 
+def pad_prompts(prompts: Sequence[EncodedPrompt], pad_id: int, device: torch.device | str = "cpu"
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One batch of encoded prompts padded to the longest: input ids and attention mask
+    (b, width), and a boolean (b, width) marking the mask slots, all on ``device``."""
+    width = max(len(p.ids) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(prompts), width), dtype=torch.long)
+    at_mask = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for row, p in enumerate(prompts):
+        ids[row, :len(p.ids)] = torch.tensor(p.ids)
+        attention[row, :len(p.ids)] = 1
+        at_mask[row, p.mask_positions] = True
+    return ids.to(device), attention.to(device), at_mask.to(device)
+
+
 @contextlib.contextmanager
 def fused_attention(model) -> Iterator[None]:
     """Switch an eager-attention model to SDPA for the duration, when it supports that."""
@@ -127,16 +142,7 @@ class MaskScorer:
 
     def _mask_logprobs(self, batch: list[EncodedPrompt]) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities over the vocabulary at every mask of a batch, and masks per row."""
-        pad = self.tokenizer.pad_token_id
-        width = max(len(p.ids) for p in batch)
-        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        at_mask = torch.zeros((len(batch), width), dtype=torch.bool)
-        for row, p in enumerate(batch):
-            input_ids[row, : len(p.ids)] = torch.tensor(p.ids)
-            attention[row, : len(p.ids)] = 1
-            at_mask[row, p.mask_positions] = True
-        input_ids, attention, at_mask = input_ids.to(self.device), attention.to(self.device), at_mask.to(self.device)
+        input_ids, attention, at_mask = pad_prompts(batch, self.tokenizer.pad_token_id, self.device)
         dtype = self.compute_dtype
         weights = next(self.model.parameters()).dtype
         on_cuda = self.device.type == "cuda"
