@@ -1,0 +1,109 @@
+"""helpers.exercises on the tiny random BERT: right / not yet / not answered, never the answer itself."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertForMaskedLM
+
+from helpers import MaskScorer, Template, Verbalizer
+from helpers.exercises import EXERCISES, LEAST_SURE, WORD_PIECE_SENTENCE, check, evaluate, exercise
+
+
+def piece_share_via_top_k(scorer) -> float:
+    """The ## share at the blank, by another road than the module's: every token from top_k."""
+    everything = scorer.top_k(WORD_PIECE_SENTENCE, k=len(scorer.tokenizer))[0]
+    return sum(p for token, p in everything if token.startswith("##"))
+
+
+def spellings(value: float) -> list[str]:
+    return [f"{value:.{d}f}" for d in range(2, 7)] + [repr(value)]
+
+
+def test_a_right_number_passes_and_a_wrong_one_gets_a_hint_without_the_answer(scorer, capsys):
+    share = piece_share_via_top_k(scorer)
+    assert share > 0  # the tiny vocabulary has two ## pieces
+    assert check("01.1", share * 1.001, scorer=scorer).right
+    verdict = check("01.1", share * 1.5, scorer=scorer)
+    printed = capsys.readouterr().out
+    assert verdict.status == "not yet" and "Hint:" in printed
+    assert not any(s in printed for s in spellings(share))
+
+
+def test_none_and_ellipsis_are_not_answered_and_compute_nothing(scorer, capsys):
+    for empty in (None, ...):
+        assert evaluate("01.1", empty, scorer=scorer).status == "not answered"
+    check("01.2", None, scorer=scorer)
+    assert "not answered yet" in capsys.readouterr().out
+
+
+def test_the_expected_value_follows_the_model_in_use(scorer, tiny_model, tiny_tokenizer):
+    retrained = BertForMaskedLM(tiny_model.config)
+    retrained.load_state_dict(tiny_model.state_dict())
+    pieces = [i for t, i in tiny_tokenizer.get_vocab().items() if t.startswith("##")]
+    with torch.no_grad():  # "retraining": the output layer now favours word pieces
+        retrained.cls.predictions.bias[pieces] += 3.0
+    other = MaskScorer(retrained.eval(), tiny_tokenizer, progress=False)
+    mine, theirs = piece_share_via_top_k(scorer), piece_share_via_top_k(other)
+    assert theirs > 5 * mine
+    assert evaluate("01.1", theirs, scorer=other).right
+    assert not evaluate("01.1", theirs, scorer=scorer).right
+
+
+def test_least_sure_blank_is_the_sentence_with_the_smallest_top5_mass(scorer):
+    masses = [sum(p for _, p in scorer.top_k(s, k=5)[0]) for s in LEAST_SURE]
+    least, most = LEAST_SURE[int(np.argmin(masses))], LEAST_SURE[int(np.argmax(masses))]
+    assert evaluate("01.2", "  " + least.upper() + " ", scorer=scorer).right  # case and spaces do not matter
+    verdict = evaluate("01.2", most, scorer=scorer)
+    assert verdict.status == "not yet" and least not in verdict.message
+
+
+def test_a_template_accuracy_is_checked_against_a_fresh_run(scorer):
+    from helpers.examples import written_reviews
+
+    template = Template("{text} It was {mask}.")
+    reviews = written_reviews()
+    verbalizer = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
+    accuracy = float((scorer.classify(reviews.texts, template, verbalizer).argmax(1) == reviews.labels).mean())
+    assert evaluate("02.1", accuracy, scorer=scorer, template=template).right
+    assert not evaluate("02.1", accuracy + 0.05, scorer=scorer, template=template).right
+
+
+def test_two_numbers_must_come_as_a_pair_in_order(scorer):
+    texts = ["the film was great .", "the film was awful .", "i liked it .", "i hated it ."]
+    labels = [1, 0, 1, 0]
+    verbalizer = Verbalizer({"negative": ["bad", "terrible"], "positive": ["good", "great"]})
+    template = Template("{text} All in all, it was {mask}.")
+    raw = float((scorer.classify(texts, template, verbalizer).argmax(1) == labels).mean())
+    calibrated = float((scorer.classify(texts, template, verbalizer, calibrate=True).argmax(1) == labels).mean())
+    context = dict(scorer=scorer, verbalizer=verbalizer, texts=texts, labels=labels)
+    assert evaluate("03.1", (raw, calibrated), **context).right
+    single = evaluate("03.1", raw, **context)
+    assert single.status == "not yet" and "2 numbers" in single.message
+    if raw != calibrated:
+        assert not evaluate("03.1", (calibrated, raw), **context).right
+
+
+def test_a_wrong_type_is_not_yet_with_what_to_give(scorer):
+    verdict = evaluate("01.1", "a lot", scorer=scorer)
+    assert verdict.status == "not yet" and "one number" in verdict.message
+    assert evaluate("01.2", 2, scorer=scorer).status == "not yet"
+    assert evaluate("01.1", True, scorer=scorer).status == "not yet"  # a bool is not a probability
+
+
+def test_missing_context_and_unknown_ids_say_what_to_do(scorer):
+    with pytest.raises(TypeError, match=re.escape("check('02.2', answer, scorer=scorer, templates=templates)")):
+        check("02.2", "x", scorer=scorer)
+    with pytest.raises(ValueError, match="01.1, 01.2"):
+        check("01.9", 1.0, scorer=scorer)
+    with pytest.raises(ValueError, match="look like '04.2'"):
+        exercise("4.2", hint="")
+
+
+def test_every_registered_exercise_has_a_hint_and_a_notebook_number():
+    assert EXERCISES
+    for exercise_id, entry in EXERCISES.items():
+        assert re.fullmatch(r"\d\d\.\d+", exercise_id) and entry.hint.strip()
