@@ -66,6 +66,21 @@ def test_tagging_is_idempotent_and_check_reports_stale_notebooks(tmp_path, capsy
     assert nb.metadata["rise"]["scroll"] is True
 
 
+def test_section_times_add_up_each_sections_stored_run_and_leave_out_solutions():
+    nb = small_notebook()
+
+    def ran(cell, start, end):
+        cell.metadata["execution"] = {"iopub.execute_input": f"2026-11-23T10:00:{start:06.3f}Z",
+                                      "shell.execute_reply": f"2026-11-23T10:00:{end:06.3f}Z"}
+    ran(nb.cells[2], 1, 3.5)
+    ran(nb.cells[5], 4, 5)
+    ran(nb.cells[6], 5, 9)
+    ran(nb.cells[10], 10, 40)  # a solution: not part of the lesson's run time
+    times = {heading: seconds for heading, seconds, _ in classroom.section_times(nb)}
+    assert times == {"9. A title": 0.0, "9.1 A short section": 2.5, "9.2 A long section": 5.0,
+                     "Summary": 0.0, "Exercises": 0.0}
+
+
 # ----------------------------------------------------------------------------- student copies
 
 def test_student_copy_drops_solutions_and_clears_only_the_exercises():

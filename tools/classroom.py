@@ -3,6 +3,7 @@
 One command per job, run from the project root::
 
     python tools/classroom.py tag [--check]    # slide metadata into notebooks/*.ipynb (idempotent)
+    python tools/classroom.py times            # seconds each section's code took in the stored run
     python tools/classroom.py slides OUT       # OUT/NN_name.slides.html, one reveal.js deck per notebook
     python tools/classroom.py student OUT      # OUT/NN_name.ipynb without the solution cells
     python tools/classroom.py site OUT         # OUT/index.html + OUT/NN_name.html, readable offline
@@ -68,8 +69,8 @@ def is_solution(cell) -> bool:
 
 
 def _hidden_untagged(nb) -> list[int]:
-    """Code cells whose source is hidden but that are not tagged as solutions."""
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_solution(c)
+    """Cells whose source is hidden but that are not tagged as solutions."""
+    return [i for i, c in enumerate(nb.cells) if not is_solution(c)
             and c.metadata.get("jupyter", {}).get("source_hidden")]
 
 
@@ -173,6 +174,47 @@ def cmd_tag(folder: Path, check: bool = False) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+# ----------------------------------------------------------------------------- run time per section
+
+def _seconds(cell) -> float | None:
+    """How long the stored run of a code cell took, from nbclient's timestamps (None when not recorded)."""
+    from datetime import datetime
+
+    stamps = cell.metadata.get("execution", {})
+    try:
+        start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                      for k in ("iopub.execute_input", "shell.execute_reply"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def section_times(nb) -> list[tuple[str, float, bool]]:
+    """(section heading, seconds its code took in the stored run, whether any time was recorded), in order."""
+    sections: list[list] = [["(before the first section)", 0.0, False]]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for heading in re.findall(r"^#{1,2}\s+(.+)$", cell.source, re.MULTILINE):
+                sections.append([heading.strip(), 0.0, False])
+        elif not is_solution(cell):
+            seconds = _seconds(cell)
+            if seconds is not None:
+                sections[-1][1] += seconds
+                sections[-1][2] = True
+    return [tuple(s) for s in sections if s[2] or s[0] != "(before the first section)"]
+
+
+def cmd_times(folder: Path) -> None:
+    """Print, per notebook and section, how long its cells took when the stored outputs were made."""
+    for path in notebook_paths(folder):
+        nb = nbformat.read(path, as_version=4)
+        rows = section_times(nb)
+        total = sum(seconds for _, seconds, _ in rows)
+        print(f"\n{path.name}: {total:.0f} s of code in the stored run (solutions not counted)")
+        for heading, seconds, recorded in rows:
+            print(f"  {seconds:7.1f} s  {heading}" if recorded else f"        -    {heading}")
 
 
 # ----------------------------------------------------------------------------- student copies
@@ -450,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/classroom.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder of the notebooks (default: notebooks/)")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("times", help="seconds each section's code took in the stored run")
     tag = commands.add_parser("tag", help="write slide metadata into the notebooks (idempotent)")
     tag.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is not up to date")
     for name, text in [("slides", "one offline reveal.js deck per notebook"),
@@ -464,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "tag":
             return cmd_tag(args.notebooks, args.check)
+        if args.command == "times":
+            cmd_times(args.notebooks)
+            return 0
         if args.command == "student":
             cmd_student(args.notebooks, args.out)
         elif args.command == "slides":
