@@ -232,3 +232,25 @@ def test_jupyterlab_rise_is_a_pinned_dependency_and_installed():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(re.fullmatch(r"jupyterlab-rise==[\d.]+", d) for d in dependencies)
     assert importlib.util.find_spec("jupyterlab_rise") is not None
+
+
+def test_run_overrides_a_parameter_and_reports_cells_that_raise(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    parameters = new_code_cell("X = 1\nNAME = 'a'")
+    parameters.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[parameters, new_code_cell("print(X * 10, NAME)"), new_code_cell("assert X == 1, X")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "09_run.ipynb")
+    code = classroom.main(["--notebooks", str(folder), "run", str(tmp_path / "out"), "--set", "X=2",
+                           "--set", "NAME='b'"])
+    ran = nbformat.read(tmp_path / "out" / "09_run.ipynb", as_version=4)
+    assert code == 1 and "1 cells raised" in capsys.readouterr().out
+    assert ran.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert ran.cells[2].outputs[0].text == "20 b\n"
+    assert ran.cells[3].outputs[0].ename == "AssertionError"
+    assert len(nbformat.read(folder / "09_run.ipynb", as_version=4).cells) == 3, "the stored notebook is untouched"
+    with pytest.raises(classroom.ClassroomError, match="parameters are NAME, X"):
+        classroom.cmd_run(folder, tmp_path / "out", ["Y=3"])
+    with pytest.raises(classroom.ClassroomError, match="quote strings"):
+        classroom.cmd_run(folder, tmp_path / "out", ["NAME=b"])

@@ -7,6 +7,8 @@ One command per job, run from the project root::
     python tools/classroom.py slides OUT       # OUT/NN_name.slides.html, one reveal.js deck per notebook
     python tools/classroom.py student OUT      # OUT/NN_name.ipynb without the solution cells
     python tools/classroom.py site OUT         # OUT/index.html + OUT/NN_name.html, readable offline
+    python tools/classroom.py run OUT --set MODEL='"bert-base-uncased"' --set DEVICE='"cuda"'
+                                               # executed copies with other parameters
 
 Every command takes ``--notebooks DIR`` (default: notebooks/). Decks and pages load reveal.js
 and MathJax from ``OUT/_static``, copied from installed packages (``sphinx-revealjs``,
@@ -19,6 +21,7 @@ keep every view as a standalone page (``AttentionView.save``) shown in an iframe
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import html
 import importlib.util
@@ -26,6 +29,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,6 +219,66 @@ def cmd_times(folder: Path) -> None:
         print(f"\n{path.name}: {total:.0f} s of code in the stored run (solutions not counted)")
         for heading, seconds, recorded in rows:
             print(f"  {seconds:7.1f} s  {heading}" if recorded else f"        -    {heading}")
+
+
+# ----------------------------------------------------------------------------- running with other parameters
+
+def _parameters(assignments: Sequence[str], nb, name: str) -> str:
+    """The source of an injected cell from ``NAME=VALUE`` strings, checked against the parameters cell."""
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        raise ClassroomError(f"{name} has no cell tagged 'parameters' to override")
+    known = {t.id for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Assign)
+             for t in node.targets if isinstance(t, ast.Name)}
+    lines = []
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise ClassroomError(f"--set {assignment!r}: {name}'s parameters are {', '.join(sorted(known))}; "
+                                 "write NAME=VALUE with one of them")
+        try:
+            ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise ClassroomError(f"--set {assignment!r}: the value must be a Python literal; quote strings, "
+                                 f"e.g. --set {key}='\"bert-base-uncased\"'") from None
+        lines.append(f"{key} = {value.strip()}")
+    return "# parameters set by tools/classroom.py run\n" + "\n".join(lines)
+
+
+def cmd_run(folder: Path, out: Path, assignments: Sequence[str], only: Sequence[str] = (),
+            timeout: int = 3600) -> int:
+    """Execute the notebooks with some parameters changed, into ``out``; the stored notebooks stay as they are.
+
+    Returns 1 if any cell raised (the run goes on, so one pinned number does not stop the rest).
+    """
+    from nbclient import NotebookClient
+
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    paths = [p for p in notebook_paths(folder) if not only or p.name[:2] in only or p.stem in only]
+    if not paths:
+        raise ClassroomError(f"--only {' '.join(only)} matches no notebook in {folder}")
+    failed = False
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        position = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])) \
+            if assignments else None
+        if assignments:
+            injected = nbformat.v4.new_code_cell(_parameters(assignments, nb, path.name))
+            injected.metadata["tags"] = ["injected-parameters"]
+            nb.cells.insert(position + 1, injected)
+        print(f"{path.name}: running", flush=True)
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbformat.write(nb, out / path.name)
+        errors = [(i, o) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                  for o in c.outputs if o.output_type == "error"]
+        for i, error in errors:
+            print(f"  cell {i}: {error.ename}: {error.evalue[:200]}")
+        failed = failed or bool(errors)
+        print(f"{out / path.name}: {len(errors)} cells raised")
+    return 1 if failed else 0
 
 
 # ----------------------------------------------------------------------------- student copies
@@ -503,6 +567,12 @@ def main(argv: list[str] | None = None) -> int:
         if name != "student":
             command.add_argument("--no-views", dest="views", action="store_false",
                                  help="do not run the notebooks to draw the attention views; leave a note instead")
+    run = commands.add_parser("run", help="execute the notebooks with parameters changed, into OUT")
+    run.add_argument("out", type=Path, help="output folder for the executed copies")
+    run.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a parameter, e.g. --set MODEL='\"bert-base-uncased\"' --set DEVICE='\"cuda\"'")
+    run.add_argument("--only", nargs="+", default=[], metavar="NN", help="only these notebooks, e.g. --only 01 04")
+    run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take (default 3600)")
     args = parser.parse_args(argv)
     try:
         if args.command == "tag":
@@ -510,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "times":
             cmd_times(args.notebooks)
             return 0
+        if args.command == "run":
+            return cmd_run(args.notebooks, args.out, args.assignments, args.only, args.timeout)
         if args.command == "student":
             cmd_student(args.notebooks, args.out)
         elif args.command == "slides":
