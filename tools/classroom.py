@@ -511,9 +511,11 @@ def cmd_slides(folder: Path, out: Path, views: bool = True) -> list[Path]:
 
 
 def _intro(nb) -> str:
-    """The first paragraph of the title cell, as plain text, for the index."""
+    """The first paragraph of the title cell, as HTML, for the index."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
     text = nb.cells[0].source.split("\n\n")[1] if nb.cells and "\n\n" in nb.cells[0].source else ""
-    return " ".join(text.split())
+    return markdown2html_mistune(" ".join(text.split()))
 
 
 def cmd_site(folder: Path, out: Path, views: bool = True) -> list[Path]:
@@ -534,7 +536,7 @@ def cmd_site(folder: Path, out: Path, views: bool = True) -> list[Path]:
         written.append(out / chapter.page)
         print(f"{out / chapter.page}")
     items = "\n".join(
-        f'<li><a href="{c.page}">{html.escape(c.title)}</a><p>{html.escape(_intro(c.nb))}</p></li>' for c in chapters)
+        f'<li><a href="{c.page}">{html.escape(c.title)}</a>{_intro(c.nb)}</li>' for c in chapters)
     (out / "index.html").write_text(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
