@@ -134,16 +134,15 @@ def evaluate(exercise_id: str, answer: Any, **context: Any) -> Verdict:
     return Verdict(exercise_id, "not yet", f"{exercise_id}: not yet{because}. Hint: {entry.hint}")
 
 
-def check(exercise_id: str, answer: Any, **context: Any) -> Verdict:
-    """Print whether ``answer`` is right (never the expected value) and return the verdict.
+def check(exercise_id: str, answer: Any, **context: Any) -> None:
+    """Print whether ``answer`` is right (never the expected value).
 
     ``answer=None`` (or ``...``) prints "not answered yet". ``context`` passes what the
     expected value is computed from, e.g. ``scorer=scorer``; the error for a missing one says
-    which.
+    which. Returns nothing, so a notebook shows the message once; ``evaluate`` returns the
+    ``Verdict``.
     """
-    verdict = evaluate(exercise_id, answer, **context)
-    print(verdict.message)
-    return verdict
+    print(evaluate(exercise_id, answer, **context).message)
 
 
 # ----------------------------------------------------------------------------- shared computations
