@@ -269,3 +269,24 @@ def _steadiest_verbalizer(scorer, templates, verbalizers, texts, labels) -> str:
             accuracies[name].append(_accuracy(probs, labels))
     spreads = {name: max(a) - min(a) for name, a in accuracies.items()}
     return min(spreads, key=spreads.get)
+
+
+# ----------------------------------------------------------------------------- notebook 6
+
+@exercise("06.1", needs=(), compare=close(rel=1e-3, abs_=1e-3),
+          hint="feed CrossEntropyLoss rows of three probabilities as if they were logits; the loss is smallest when "
+               "the gold class has probability 1 and the others 0, largest the other way round. Answer "
+               "(smallest, largest).")
+def _double_softmax_range() -> tuple[float, float]:
+    loss = torch.nn.CrossEntropyLoss()
+    gold = torch.tensor([0])
+    return (loss(torch.tensor([[1.0, 0.0, 0.0]]), gold).item(), loss(torch.tensor([[0.0, 1.0, 1.0]]), gold).item())
+
+
+@exercise("06.3", needs=("scorer", "verbalizer", "texts", "labels"), compare=close(rel=0, abs_=0.005),
+          hint=f"classify the validation sentences with Template({PET_TEMPLATE!r}) on the fine-tuned model (pass its "
+               "MaskScorer as scorer=) and the same verbalizer; the answer is the share right, between 0 and 1.")
+def _paraphrase_accuracy(scorer, verbalizer, texts, labels) -> float:
+    from .template import Template
+
+    return _accuracy(scorer.classify(list(texts), Template(PET_TEMPLATE), verbalizer), labels)

@@ -108,3 +108,14 @@ def test_every_registered_exercise_has_a_hint_and_a_notebook_number():
     assert EXERCISES
     for exercise_id, entry in EXERCISES.items():
         assert re.fullmatch(r"\d\d\.\d+", exercise_id) and entry.hint.strip()
+
+
+def test_a_check_that_needs_no_model_compares_a_pair_of_numbers(capsys):
+    import math
+
+    low, high = math.log(1 + 2 / math.e), math.log(1 + 2 * math.e)  # the closed form, not the module's torch route
+    check("06.1", (low, high))
+    check("06.1", (high, low))
+    right, wrong = capsys.readouterr().out.splitlines()
+    assert right == "06.1: right. Well done." and wrong.startswith("06.1: not yet")
+    assert f"{low:.2f}" not in wrong and f"{high:.2f}" not in wrong
