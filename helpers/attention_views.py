@@ -55,6 +55,8 @@ class AttentionView:
     params: dict = field(repr=False)
     controls: str = field(repr=False)
 
+    __hash__ = None  # equal views compare equal; the params dict cannot be hashed, so neither can a view
+
     def __repr__(self) -> str:
         return f"<{self.kind} of {len(self.tokens)} tokens: {' '.join(self.tokens)}>"
 

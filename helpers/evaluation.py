@@ -7,26 +7,63 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scorer import MaskScorer, TextInput
+from .data import LabelledTexts
+from .inputs import as_texts
+from .scorer import MaskScorer
 from .template import Template
-from .verbalizer import Verbalizer
+from .verbalizer import BoundVerbalizer, Verbalizer
 
 __all__ = ["ClassifierReport", "confusion_matrix", "classifier_report", "evaluate_classifier"]
 
 
+def _class_indices(values: Sequence[int], n_classes: int, what: str) -> np.ndarray:
+    """Class indices as an int array; refuse anything outside 0..n_classes-1 or not whole."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{what} must be a 1-D sequence of class indices, got shape {array.shape}")
+    if array.size and not (np.issubdtype(array.dtype, np.integer)
+                           or (np.issubdtype(array.dtype, np.floating) and np.all(array == np.round(array)))):
+        raise ValueError(f"{what} must be whole class indices 0..{n_classes - 1}, got {array[:5].tolist()}...")
+    array = array.astype(int)
+    bad = sorted(set(array[(array < 0) | (array >= n_classes)].tolist()))
+    if bad:
+        raise ValueError(f"{what} holds {bad}, outside the classes 0..{n_classes - 1}; "
+                         "map every label to a class index first")
+    return array
+
+
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
-    """Counts (n_classes, n_classes): row = true class, column = predicted class."""
+    """Counts (n_classes, n_classes): row = true class, column = predicted class.
+
+    Raises ``ValueError`` for a label outside ``0..n_classes-1`` (naming it) and for
+    sequences of different lengths.
+    """
+    true = _class_indices(y_true, n_classes, "true labels")
+    pred = _class_indices(y_pred, n_classes, "predicted labels")
+    if len(true) != len(pred):
+        raise ValueError(f"{len(true)} true labels but {len(pred)} predicted ones")
     matrix = np.zeros((n_classes, n_classes), dtype=int)
-    np.add.at(matrix, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    np.add.at(matrix, (true, pred), 1)
     return matrix
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClassifierReport:
-    """What a classifier got right, overall and per class."""
+    """What a classifier got right, overall and per class.
+
+    Two reports are equal when they have the same labels and the same confusion counts.
+    """
 
     labels: tuple[str, ...]
-    confusion: np.ndarray
+    confusion: np.ndarray  # (n_classes, n_classes): row = true class, column = predicted
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClassifierReport):
+            return NotImplemented
+        return self.labels == other.labels and np.array_equal(self.confusion, other.confusion)
+
+    def __hash__(self) -> int:
+        return hash((self.labels, self.confusion.shape, self.confusion.tobytes()))
 
     @property
     def n(self) -> int:
@@ -76,11 +113,32 @@ def classifier_report(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequ
     return ClassifierReport(tuple(labels), confusion_matrix(y_true, y_pred, len(labels)))
 
 
-def evaluate_classifier(scorer: MaskScorer, texts: Sequence[TextInput], labels: Sequence[int], template: Template,
-                        verbalizer: Verbalizer, calibrate: bool | Sequence[str] | None = None
+def evaluate_classifier(scorer: MaskScorer, data: LabelledTexts, template: Template,
+                        verbalizer: Verbalizer | BoundVerbalizer, **classify_kwargs
                         ) -> tuple[ClassifierReport, np.ndarray]:
-    """Classify ``texts`` with the prompt; return the report and the class probabilities."""
+    """Classify ``data.texts`` with the prompt; return the report and the class probabilities.
+
+    Classes are matched by name: ``data.label_names[i]`` names label ``i``, and
+    ``verbalizer.labels`` must hold the same names, in any order. The report and the
+    probabilities (n, n_classes) follow ``data.label_names``' order, so
+    ``probs.argmax(1)`` compares directly with ``data.labels``. ``classify_kwargs`` go to
+    ``MaskScorer.classify`` (e.g. ``calibrate=True``).
+    """
+    if not all(hasattr(data, a) for a in ("texts", "labels", "label_names")):
+        raise TypeError(
+            f"data must be a LabelledTexts (texts, labels, label_names), got {type(data).__name__}; e.g. "
+            "evaluate_classifier(scorer, LabelledTexts(texts, labels, ('negative', 'positive')), template, verbalizer)"
+        )
+    names = tuple(data.label_names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"data.label_names {names} name a class twice")
+    if sorted(names) != sorted(verbalizer.labels):
+        raise ValueError(f"the data's classes {names} and the verbalizer's classes {tuple(verbalizer.labels)} "
+                         "differ; name the verbalizer's classes as the data does (any order)")
+    texts, _ = as_texts(data.texts, what="data.texts")
+    labels = _class_indices(data.labels, len(names), "data.labels")
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-    probs = scorer.classify(texts, template, verbalizer, calibrate=calibrate)
-    return classifier_report(labels, probs.argmax(axis=1), verbalizer.labels), probs
+    probs = scorer.classify(texts, template, verbalizer, **classify_kwargs)
+    probs = probs[:, [list(verbalizer.labels).index(name) for name in names]]
+    return classifier_report(labels, probs.argmax(axis=1), names), probs

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import socket
+import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlsplit
 
 import torch
 from huggingface_hub import constants as hf_constants
@@ -35,15 +38,47 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return device
 
 
+def _proxy_for(url: str) -> str | None:
+    """The proxy URL the environment sets for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, lower case too), or None when there is none or ``NO_PROXY`` exempts it."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy if "://" in proxy else "http://" + proxy
+
+
 def hub_reachable(timeout: float = 2.0) -> bool:
-    """Return False when ``HF_HUB_OFFLINE`` is set or the hub's host cannot be reached quickly."""
+    """Return False when ``HF_HUB_OFFLINE`` is set or the hub cannot be reached quickly.
+
+    The hub is ``$HF_ENDPOINT`` (default https://huggingface.co), at its own port. When
+    the environment names a proxy for it (``HTTPS_PROXY`` and friends, minus ``NO_PROXY``),
+    the check asks that proxy to open a tunnel to the hub, as a download would.
+    """
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         return False
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    parts = urlsplit(endpoint)
+    if not parts.hostname:
+        return False
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        proxy = _proxy_for(endpoint)
+        if proxy is None:
+            socket.create_connection((parts.hostname, port), timeout=timeout).close()
+            return True
+        via = urlsplit(proxy)
+        with socket.create_connection((via.hostname, via.port or 8080), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            request = f"CONNECT {parts.hostname}:{port} HTTP/1.1\r\nHost: {parts.hostname}:{port}\r\n"
+            if via.username:
+                credentials = f"{unquote(via.username)}:{unquote(via.password or '')}".encode()
+                request += f"Proxy-Authorization: Basic {base64.b64encode(credentials).decode()}\r\n"
+            connection.sendall((request + "\r\n").encode())
+            status = connection.recv(1024).split(b"\r\n", 1)[0].split()
+        return len(status) >= 2 and status[1] == b"200"
+    except (OSError, ValueError):
         return False
 
 
@@ -87,6 +122,49 @@ def _from_pretrained(name: str, local_only: bool) -> tuple[PreTrainedModel, PreT
     return model, tokenizer
 
 
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
+
+
+def _folder_problems(folder: Path) -> list[str]:
+    """What a folder lacks to be a saved fill-mask model and tokenizer (empty when nothing)."""
+    problems = []
+    config = folder / "config.json"
+    if not config.is_file():
+        problems.append("no config.json")
+    else:
+        try:
+            settings = json.loads(config.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            problems.append(f"config.json is not valid JSON ({err})")
+        else:
+            if not isinstance(settings, dict) or "model_type" not in settings:
+                problems.append("config.json has no \"model_type\" (it says which architecture to build)")
+    if not any((folder / f).is_file() for f in _WEIGHT_FILES):
+        problems.append(f"no weights (one of {', '.join(_WEIGHT_FILES)})")
+    if not any((folder / f).is_file() for f in _TOKENIZER_FILES):
+        problems.append(f"no tokenizer files (one of {', '.join(_TOKENIZER_FILES)})")
+    return problems
+
+
+def _load_folder(folder: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a local folder, or say what it lacks."""
+    how = "A model folder is written by model.save_pretrained(folder) and tokenizer.save_pretrained(folder)."
+    problems = _folder_problems(folder)
+    if problems:
+        raise ModelNotAvailableError(f"folder {str(folder)!r} is not a saved model: {'; '.join(problems)}. {how}")
+    try:
+        return _from_pretrained(str(folder), local_only=True)
+    except Exception as err:  # torn or foreign files fail in many ways (OSError, SafetensorError, ...)
+        raise ModelNotAvailableError(f"folder {str(folder)!r} could not be loaded as a fill-mask model: {err}. "
+                                     f"{how}") from err
+
+
+def _looks_like_a_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or Path(name).exists()
+
+
 def _cached(name: str) -> bool:
     return isinstance(try_to_load_from_cache(name, "config.json"), str)
 
@@ -105,8 +183,12 @@ def load_mlm(
     target = resolve_device(device)
     if name_or_path is None or str(name_or_path) == DEFAULT_MODEL_NAME:
         model, tokenizer = load_offline_mlm()
-    elif Path(name_or_path).is_dir():  # a folder: never ask the hub
-        model, tokenizer = _from_pretrained(str(name_or_path), local_only=True)
+    elif Path(name_or_path).expanduser().is_dir():  # a folder: never ask the hub
+        model, tokenizer = _load_folder(Path(name_or_path).expanduser())
+    elif _looks_like_a_path(str(name_or_path)):
+        raise ModelNotAvailableError(f"{str(name_or_path)!r} is not a folder (looked from {os.getcwd()}); pass a "
+                                     "folder written by save_pretrained(), a hub id such as 'bert-base-uncased', "
+                                     "or None for the offline default model")
     else:
         name = str(name_or_path)
         online = hub_reachable()

@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
 from .template import EncodedPrompt, Template
-from .verbalizer import BoundVerbalizer, Verbalizer
+from .inputs import as_texts
+from .verbalizer import BoundVerbalizer, Verbalizer, bind
 
 __all__ = ["MaskScorer", "TruncationWarning"]
 
@@ -149,8 +150,9 @@ class MaskScorer:
         return results
 
     # ---- raw texts with [MASK] ----------------------------------------------------------
-    def encode_texts(self, texts: Sequence[str]) -> list[EncodedPrompt]:
+    def encode_texts(self, texts: str | Sequence[str]) -> list[EncodedPrompt]:
         """Tokenize texts that contain the mask token; refuse ones without it or too long."""
+        texts, _ = as_texts(texts, mappings=False)
         mask, mask_id = self.tokenizer.mask_token, self.tokenizer.mask_token_id
         encoded = []
         for i, text in enumerate(texts):
@@ -165,78 +167,150 @@ class MaskScorer:
             encoded.append(EncodedPrompt(x, [j for j, t in enumerate(x) if t == mask_id], False))
         return encoded
 
+    @property
+    def vocab_size(self) -> int:
+        """Number of tokens the model scores at a mask."""
+        return int(self.model.config.vocab_size)
+
+    def _check_k(self, k: int) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.vocab_size:
+            raise ValueError(f"k must be a whole number from 1 to the vocabulary size {self.vocab_size}, got {k!r}")
+
     def top_k(self, texts: str | Sequence[str], k: int = 5) -> list:
         """The ``k`` most likely tokens at each mask with their probabilities.
 
-        For one text: a list (one per mask) of ``(token, probability)`` lists; for a list
-        of texts: one such list per text.
+        For one text (a ``str``): a list (one per mask) of ``(token, probability)`` lists;
+        for a list of texts: one such list per text.
         """
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
+        self._check_k(k)
+        batch, single = as_texts(texts, mappings=False)
         found = self.score_masks(self.encode_texts(batch), lambda lp: torch.topk(lp.exp(), k, dim=-1))
         tokens = self.tokenizer.convert_ids_to_tokens
         out = [[list(zip(tokens(i.tolist()), p.astype(float).round(6).tolist())) for p, i in zip(*r)] for r in found]
         return out[0] if single else out
 
-    def label_logprobs(self, texts: Sequence[str], token_ids: Sequence[int]) -> np.ndarray:
-        """Log-probabilities (n, len(token_ids)) of the given tokens at each text's one mask."""
-        prompts = self.encode_texts(list(texts))
+    def label_logprobs(self, texts: str | Sequence[str], token_ids: Sequence[int]) -> np.ndarray:
+        """Log-probabilities (n, len(token_ids)) of the given tokens at each text's one mask
+        (one text, a ``str``, gives one row)."""
+        texts, _ = as_texts(texts, mappings=False)
+        token_ids = [int(t) for t in token_ids]
+        bad = [t for t in token_ids if not 0 <= t < self.vocab_size]
+        if bad:
+            raise ValueError(f"token ids {bad} are outside the vocabulary (0..{self.vocab_size - 1}); "
+                             "get ids with tokenizer.convert_tokens_to_ids")
+        prompts = self.encode_texts(texts)
         for i, p in enumerate(prompts):
             if len(p.mask_positions) != 1:
                 raise ValueError(f"text {i} has several masks; label_logprobs needs exactly one (see top_k)")
         if not prompts:
             return np.zeros((0, len(token_ids)))
-        columns = torch.as_tensor(list(token_ids), device=self.device)
+        columns = torch.as_tensor(token_ids, device=self.device)
         rows = self.score_masks(prompts, lambda lp: lp[:, columns])
         return np.concatenate([r[0] for r in rows])
 
     # ---- templates and verbalizers --------------------------------------------------------
     def _encode_prompts(self, texts: Sequence[TextInput], template: Template, n_masks: int) -> list[EncodedPrompt]:
-        prompts = template.encode_batch(self.tokenizer, texts, self.max_length, n_masks)
-        cut = sum(p.truncated for p in prompts)
+        return template.encode_batch(self.tokenizer, texts, self.max_length, n_masks)
+
+    def _warn_if_cut(self, template: Template, n_texts: int, cut: int) -> None:
         if cut:
             warnings.warn(
-                f"{cut} of {len(texts)} inputs were longer than the model's {self.max_length}-token limit; "
+                f"{cut} of {n_texts} inputs were longer than the model's {self.max_length}-token limit; "
                 f"their text was cut (truncate={template.truncate!r}) so the template and mask fit",
                 TruncationWarning, stacklevel=_stacklevel_outside_package(),
             )
-        return prompts
 
-    def word_logprobs(self, texts: Sequence[TextInput], template: Template, bound: BoundVerbalizer) -> np.ndarray:
-        """Log-probability (n, n_words) of every label word in the template's mask slot.
+    def _iterative(self, prompts: list[EncodedPrompt], piece_ids: tuple[int, ...]) -> np.ndarray:
+        """PET's iterative decoding of one k-piece word over prompts with k masks: (n,)."""
+        prompts = [EncodedPrompt(list(p.ids), list(p.mask_positions), p.truncated) for p in prompts]
+        still_open = [list(range(len(piece_ids))) for _ in prompts]  # piece index of each open mask
+        total = np.zeros(len(prompts))
+        columns = torch.as_tensor(piece_ids, device=self.device)
+        for _ in piece_ids:
+            rows = self.score_masks(prompts, lambda lp: lp[:, columns])  # per text (open masks, k)
+            for i, (table,) in enumerate(rows):
+                own = table[np.arange(len(still_open[i])), still_open[i]]  # each open mask's own piece
+                m = int(own.argmax())  # the most confident mask; ties go to the leftmost
+                total[i] += own[m]
+                prompts[i].ids[prompts[i].mask_positions[m]] = piece_ids[still_open[i][m]]
+                del prompts[i].mask_positions[m], still_open[i][m]
+        return total
 
-        A word of k pieces is scored with k masks: the sum of its pieces' log-probabilities.
-        """
+    def _word_logprobs(self, texts: list, template: Template, bound: BoundVerbalizer,
+                       top_k: int = 0) -> tuple[np.ndarray, list | None]:
+        """Word log-probabilities (n, n_words) and, with ``top_k``, the top tokens at a one-mask blank."""
         out = np.zeros((len(texts), len(bound.words)))
-        if not len(texts):
-            return out
-        for k in sorted({len(w) for w in bound.word_ids}):
+        top = None
+        if not texts:
+            return out, [] if top_k else None
+        cut = 0
+        for k in sorted({len(w) for w in bound.word_ids} | ({1} if top_k else set())):
             words = [q for q, w in enumerate(bound.word_ids) if len(w) == k]
-            columns = torch.as_tensor([t for q in words for t in bound.word_ids[q]], device=self.device)
-            rows = self.score_masks(self._encode_prompts(texts, template, k), lambda lp: lp[:, columns])
-            # row r of an input's array is mask r; word q's piece j sits at column q*k + j
+            prompts = self._encode_prompts(texts, template, k)
+            cut = max(cut, sum(p.truncated for p in prompts))
+            if k > 1 and bound.multi_token == "iterative":
+                for q in words:
+                    out[:, q] = self._iterative(prompts, bound.word_ids[q])
+                continue
+            columns = torch.as_tensor([t for q in words for t in bound.word_ids[q]], dtype=torch.long,
+                                      device=self.device)
+            if k == 1 and top_k:
+                rows = self.score_masks(prompts, lambda lp: (lp[:, columns], *torch.topk(lp, top_k, dim=-1)))
+                names = self.tokenizer.convert_ids_to_tokens
+                top = [list(zip(names(r[2][0].tolist()), np.exp(r[1][0]).astype(float).round(6).tolist()))
+                       for r in rows]
+            else:
+                rows = self.score_masks(prompts, lambda lp: lp[:, columns])
+            # parallel: row r of an input's array is mask r; word q's piece j sits at column q*k + j
             table = np.stack([r[0] for r in rows]).reshape(len(texts), k, len(words), k)
             out[:, words] = np.einsum("njqj->nq", table)
-        return out
+        self._warn_if_cut(template, len(texts), cut)
+        return out, top
+
+    def word_logprobs(self, texts: TextInput | Sequence[TextInput], template: Template,
+                      verbalizer: Verbalizer | BoundVerbalizer) -> np.ndarray:
+        """Log-probability (n, n_words) of every label word in the template's mask slot.
+
+        A word of k pieces is scored with k masks, by PET's parallel decoding (the sum of
+        its pieces' log-probabilities in one pass) or iterative decoding (fill the most
+        confident mask, run again), as the verbalizer's ``multi_token`` says. One text
+        (a ``str`` or one dict of slot values) gives one row.
+        """
+        texts, _ = as_texts(texts)
+        return self._word_logprobs(texts, template, bind(verbalizer, self.tokenizer))[0]
+
+    def word_logprobs_and_top_k(self, texts: TextInput | Sequence[TextInput], template: Template,
+                                verbalizer: Verbalizer | BoundVerbalizer, k: int = 1) -> tuple[np.ndarray, list]:
+        """One pass for two questions: the label words' log-probabilities (n, n_words), as
+        ``word_logprobs``, and per text the ``k`` most likely tokens at the one-mask blank
+        as ``(token, probability)`` pairs (what ``top_k`` gives for the filled prompt)."""
+        self._check_k(k)
+        texts, _ = as_texts(texts)
+        return self._word_logprobs(texts, template, bind(verbalizer, self.tokenizer), top_k=k)
 
     def content_free_probs(self, template: Template, verbalizer: Verbalizer | BoundVerbalizer,
                            inputs: Sequence[str] = CONTENT_FREE_INPUTS) -> np.ndarray:
         """Class probabilities (C,) averaged over content-free inputs (Zhao et al. 2021)."""
-        bound = verbalizer.bind(self.tokenizer) if isinstance(verbalizer, Verbalizer) else verbalizer
+        bound = bind(verbalizer, self.tokenizer)
+        inputs, _ = as_texts(inputs, what="content-free inputs", mappings=False)
+        if not inputs:
+            raise ValueError("content-free inputs are empty; pass at least one, e.g. ['N/A']")
         fill = [s.format(mask_token=self.tokenizer.mask_token) for s in inputs]
         texts = [{slot: s for slot in template.text_slots} for s in fill]
         return bound.class_probs(self.word_logprobs(texts, template, bound)).mean(axis=0)
 
-    def classify(self, texts: Sequence[TextInput], template: Template, verbalizer: Verbalizer,
-                 calibrate: bool | Sequence[str] | None = None) -> np.ndarray:
+    def classify(self, texts: TextInput | Sequence[TextInput], template: Template,
+                 verbalizer: Verbalizer | BoundVerbalizer, calibrate: bool | Sequence[str] | None = None) -> np.ndarray:
         """Class probabilities (n, n_classes), columns in ``verbalizer.labels`` order.
 
-        ``calibrate=True`` applies contextual calibration with the content-free inputs
-        "N/A", "" and the mask token; a list of strings uses those instead.
+        One text (a ``str``, or one dict of slot values) gives one row. ``calibrate=True``
+        applies contextual calibration with the content-free inputs "N/A", "" and the mask
+        token; a list of strings uses those instead.
         """
-        bound = verbalizer.bind(self.tokenizer)
-        probs = bound.class_probs(self.word_logprobs(list(texts), template, bound))
+        texts, _ = as_texts(texts)
+        bound = bind(verbalizer, self.tokenizer)
+        probs = bound.class_probs(self._word_logprobs(texts, template, bound)[0])
         if calibrate is None or calibrate is False:
             return probs
-        inputs = CONTENT_FREE_INPUTS if calibrate is True else list(calibrate)
+        inputs = CONTENT_FREE_INPUTS if calibrate is True else calibrate
         return calibrate_probs(probs, self.content_free_probs(template, bound, inputs))

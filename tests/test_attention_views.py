@@ -36,6 +36,14 @@ def test_each_drawing_gets_its_own_element_id(tiny_model, tiny_tokenizer):
     assert view.kind == "head_view" and view.tokens == ("[CLS]", "the", "movie", "was", "[MASK]", ".", "[SEP]")
 
 
+def test_views_compare_by_their_data_and_are_not_hashable(tiny_model, tiny_tokenizer):
+    view = views.head_view(tiny_model, tiny_tokenizer, TEXT)
+    assert view == views.head_view(tiny_model, tiny_tokenizer, TEXT)
+    assert view != views.head_view(tiny_model, tiny_tokenizer, "the plot was [MASK] .")
+    with pytest.raises(TypeError, match="unhashable type: 'AttentionView'"):
+        hash(view)
+
+
 def _tiny(model_class, config_class, tokenizer, **extra):
     torch.manual_seed(0)
     config = config_class(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

@@ -3,27 +3,44 @@
 import numpy as np
 import pytest
 
-from helpers import Template, Verbalizer
-from helpers.evaluation import classifier_report, confusion_matrix, evaluate_classifier
+from helpers import LabelledTexts, Template, Verbalizer
+from helpers.evaluation import ClassifierReport, classifier_report, confusion_matrix, evaluate_classifier
 from helpers.examples import written_reviews
 
 
 def test_confusion_matrix_counts_true_rows_predicted_columns():
-    m = confusion_matrix([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 0, 2], 3)
-    assert m.tolist() == [[1, 1, 0], [1, 2, 0], [0, 0, 1]]
+    # asymmetric: swapping true and predicted gives the transpose, which differs
+    m = confusion_matrix([0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 1, 2], 3)
+    assert m.tolist() == [[1, 1, 1], [0, 2, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize("y_true, y_pred, message", [
+    ([0, -1], [0, 1], r"true labels holds \[-1\], outside the classes 0..1"),
+    ([0, 1], [0, 2], r"predicted labels holds \[2\], outside the classes 0..1"),
+    ([0, 0.5], [0, 1], "whole class indices"),
+    ([0, 1, 1], [0, 1], "3 true labels but 2 predicted"),
+])
+def test_confusion_matrix_refuses_labels_it_cannot_count(y_true, y_pred, message):
+    with pytest.raises(ValueError, match=message):
+        confusion_matrix(y_true, y_pred, 2)
 
 
 def test_report_metrics_by_hand():
-    # true:  pos pos pos neg neg ; predicted: pos pos neg neg pos
-    report = classifier_report([1, 1, 1, 0, 0], [1, 1, 0, 0, 1], ["negative", "positive"])
+    # true:  pos pos pos pos neg ; predicted: pos pos pos neg pos  (asymmetric)
+    report = classifier_report([1, 1, 1, 1, 0], [1, 1, 1, 0, 1], ["negative", "positive"])
+    assert report.confusion.tolist() == [[0, 1], [1, 3]]
     assert report.accuracy == pytest.approx(3 / 5)
-    np.testing.assert_allclose(report.precision, [1 / 2, 2 / 3])
-    np.testing.assert_allclose(report.recall, [1 / 2, 2 / 3])
-    np.testing.assert_allclose(report.f1, [1 / 2, 2 / 3])
-    np.testing.assert_allclose(report.predicted_share, [2 / 5, 3 / 5])
+    np.testing.assert_allclose(report.precision, [0, 3 / 4])
+    np.testing.assert_allclose(report.recall, [0, 3 / 4])
+    report = classifier_report([1, 1, 1, 0, 0], [1, 1, 0, 0, 0], ["negative", "positive"])
+    np.testing.assert_allclose(report.precision, [2 / 3, 1])   # of 3 said negative, 2 were
+    np.testing.assert_allclose(report.recall, [1, 2 / 3])      # of 3 truly positive, 2 found
+    np.testing.assert_allclose(report.f1, [0.8, 0.8])
+    np.testing.assert_allclose(report.predicted_share, [3 / 5, 2 / 5])
     lines = report.table().splitlines()
-    assert lines[1].split() == ["negative", "0.500", "0.500", "0.500", "2", "2"]
-    assert lines[-1] == "accuracy 0.600 on 5 texts; macro F1 0.583"
+    assert lines[1].split() == ["negative", "0.667", "1.000", "0.800", "3", "2"]
+    assert lines[2].split() == ["positive", "1.000", "0.667", "0.800", "2", "3"]
+    assert lines[-1] == "accuracy 0.800 on 5 texts; macro F1 0.800"
 
 
 def test_a_class_never_predicted_has_zero_precision_not_nan():
@@ -32,16 +49,50 @@ def test_a_class_never_predicted_has_zero_precision_not_nan():
     assert report.f1[0] == 0.0
 
 
+def test_reports_compare_by_labels_and_counts():
+    a = classifier_report([0, 1, 1], [0, 1, 0], ["negative", "positive"])
+    same = ClassifierReport(("negative", "positive"), np.array([[1, 0], [1, 1]]))
+    assert a == same and hash(a) == hash(same)
+    assert a != classifier_report([0, 1, 1], [0, 1, 1], ["negative", "positive"])
+    assert a != ClassifierReport(("neg", "pos"), a.confusion)
+
+
+TEXTS = ["the movie", "the plot was terrible", "i loved it", "it was fine", "the acting was bad"]
+LABELS = np.array([1, 0, 1, 1, 0])
+
+
 def test_evaluate_classifier_matches_classify(scorer):
     template = Template("{text} it was {mask}.")
     verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
-    texts = ["the movie", "the plot was terrible", "i loved it", "it was fine"]
-    labels = [1, 0, 1, 1]
-    report, probs = evaluate_classifier(scorer, texts, labels, template, verbalizer)
-    np.testing.assert_allclose(probs, scorer.classify(texts, template, verbalizer))
-    assert report.confusion.tolist() == confusion_matrix(labels, probs.argmax(1), 2).tolist()
-    with pytest.raises(ValueError, match="4 texts but 3 labels"):
-        evaluate_classifier(scorer, texts, labels[:3], template, verbalizer)
+    report, probs = evaluate_classifier(scorer, LabelledTexts(TEXTS, LABELS), template, verbalizer)
+    np.testing.assert_allclose(probs, scorer.classify(TEXTS, template, verbalizer))
+    assert report.labels == ("negative", "positive")
+    assert report.confusion.tolist() == confusion_matrix(LABELS, probs.argmax(1), 2).tolist()
+    calibrated, p = evaluate_classifier(scorer, LabelledTexts(TEXTS, LABELS), template, verbalizer, calibrate=True)
+    np.testing.assert_allclose(p, scorer.classify(TEXTS, template, verbalizer, calibrate=True))
+    with pytest.raises(ValueError, match="5 texts but 4 labels"):
+        evaluate_classifier(scorer, LabelledTexts(TEXTS, LABELS[:4]), template, verbalizer)
+
+
+def test_classes_are_matched_by_name_not_position(scorer):
+    template = Template("{text} it was {mask}.")
+    data = LabelledTexts(TEXTS, LABELS, ("negative", "positive"))
+    report, probs = evaluate_classifier(scorer, data, template, Verbalizer({"negative": ["bad"], "positive": ["good"]}))
+    flipped, flipped_probs = evaluate_classifier(scorer, data, template,
+                                                 Verbalizer({"positive": ["good"], "negative": ["bad"]}))
+    assert flipped == report
+    np.testing.assert_allclose(flipped_probs, probs)
+    with pytest.raises(ValueError, match=r"\('negative', 'positive'\) and the verbalizer's classes \('bad', 'good'\)"):
+        evaluate_classifier(scorer, data, template, Verbalizer({"bad": ["bad"], "good": ["good"]}))
+
+
+def test_evaluate_classifier_refuses_the_old_call_and_bad_labels(scorer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
+    with pytest.raises(TypeError, match="data must be a LabelledTexts"):
+        evaluate_classifier(scorer, TEXTS, template, verbalizer)
+    with pytest.raises(ValueError, match=r"data.labels holds \[2\], outside the classes 0..1"):
+        evaluate_classifier(scorer, LabelledTexts(TEXTS, np.array([1, 0, 2, 1, 0])), template, verbalizer)
 
 
 def test_written_reviews_are_balanced_and_labelled():

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from helpers.attention import MAX_VIEW_TOKENS, attention_for
+from helpers.attention import attention_for
 from helpers.plots import plot_class_probabilities, plot_confusion_matrix, plot_top_k
 
 
@@ -43,4 +43,3 @@ def test_attention_views_refuse_long_text(tiny_model, tiny_tokenizer, monkeypatc
     monkeypatch.setattr("helpers.attention.MAX_VIEW_TOKENS", 5)
     with pytest.raises(ValueError, match="shorter text"):
         attention_for(tiny_model, tiny_tokenizer, "the movie was [MASK] .")
-    assert MAX_VIEW_TOKENS == 128

@@ -87,19 +87,121 @@ def test_classify_cuts_long_text_keeps_mask_and_warns(scorer, tiny_tokenizer):
     # the long input scored exactly as its cut prompt: same ids, mask at the end
     cut = template.encode(tiny_tokenizer, long_text, scorer.max_length)
     raw = tiny_tokenizer.decode(cut.ids[1:-1])
-    words = scorer.label_logprobs([raw], [i[0] for i in verbalizer.bind(tiny_tokenizer).word_ids])
+    words = scorer.label_logprobs(raw, [i[0] for i in verbalizer.bind(tiny_tokenizer).word_ids])
     np.testing.assert_allclose(probs[1], verbalizer.bind(tiny_tokenizer).class_probs(words)[0], atol=1e-6)
 
 
-def test_pet_scores_a_split_word_as_the_sum_of_its_pieces(scorer, tiny_model, tiny_tokenizer):
+def forward_logprobs(model, ids):
+    """Log-softmax at every position of one sequence of token ids, with the full model."""
+    with torch.no_grad():
+        return torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0], dim=-1)
+
+
+def test_parallel_scores_two_split_words_as_the_sum_of_their_pieces(scorer, tiny_model, tiny_tokenizer):
     template = Template("{text} it was {mask}.")
-    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["fantastic"]}, multi_token="pet")
-    bound = verbalizer.bind(tiny_tokenizer)
-    got = scorer.word_logprobs(["the movie"], template, bound)[0]
-    one = manual_logprobs(tiny_model, tiny_tokenizer, "the movie it was [MASK] .")[0]
-    two = manual_logprobs(tiny_model, tiny_tokenizer, "the movie it was [MASK] [MASK] .")
-    fan, tastic = bound.word_ids[1]
-    np.testing.assert_allclose(got, [one[bound.word_ids[0][0]].item(), (two[0, fan] + two[1, tastic]).item()], atol=1e-5)
+    verbalizer = Verbalizer({"negative": ["bad", "wonderful"], "positive": ["fantastic", "fantasticful"]},
+                            multi_token="parallel")
+    got = scorer.word_logprobs(["the movie", "i hated the plot"], template, verbalizer)
+    ids = tiny_tokenizer.convert_tokens_to_ids
+    bad, fan, tastic, wonder, ful = ids(["bad", "fan", "##tastic", "wonder", "##ful"])
+    for row, text in zip(got, ["the movie", "i hated the plot"]):
+        one = manual_logprobs(tiny_model, tiny_tokenizer, f"{text} it was [MASK] .")[0]
+        two = manual_logprobs(tiny_model, tiny_tokenizer, f"{text} it was [MASK] [MASK] .")
+        three = manual_logprobs(tiny_model, tiny_tokenizer, f"{text} it was [MASK] [MASK] [MASK] .")
+        expected = [one[bad], two[0, wonder] + two[1, ful], two[0, fan] + two[1, tastic],
+                    three[0, fan] + three[1, tastic] + three[2, ful]]
+        np.testing.assert_allclose(row, [e.item() for e in expected], atol=1e-5)
+
+
+def test_iterative_fills_the_most_confident_mask_first_by_hand(scorer, tiny_model, tiny_tokenizer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad", "wonderful"], "positive": ["fantastic"]}, multi_token="iterative")
+    texts = ["the movie", "i hated the plot and the acting"]
+    got = scorer.word_logprobs(texts, template, verbalizer)
+    ids = tiny_tokenizer.convert_tokens_to_ids
+    for row, text in zip(got, texts):
+        prompt = tiny_tokenizer.encode(f"{text} it was [MASK] [MASK] .")
+        first = prompt.index(tiny_tokenizer.mask_token_id)
+        two = forward_logprobs(tiny_model, prompt)
+        for column, (a, b) in [(1, ids(["wonder", "##ful"])), (2, ids(["fan", "##tastic"]))]:
+            left, right = two[first, a].item(), two[first + 1, b].item()
+            if left >= right:  # the first mask is the more confident: fill it with its piece, run again
+                filled = prompt[:first] + [a] + prompt[first + 1:]
+                expected = left + forward_logprobs(tiny_model, filled)[first + 1, b].item()
+            else:
+                filled = prompt[:first + 1] + [b] + prompt[first + 2:]
+                expected = right + forward_logprobs(tiny_model, filled)[first, a].item()
+            assert row[column] == pytest.approx(expected, abs=1e-5)
+        one = forward_logprobs(tiny_model, tiny_tokenizer.encode(f"{text} it was [MASK] ."))
+        assert row[0] == pytest.approx(one[first, ids("bad")].item(), abs=1e-5)
+    parallel = scorer.word_logprobs(texts, template, Verbalizer(verbalizer.label_words, multi_token="parallel"))
+    assert not np.allclose(got[:, 1:], parallel[:, 1:])  # a second pass sees the first piece
+
+
+def test_iterative_three_pieces_follow_one_order_of_filling(scorer, tiny_model, tiny_tokenizer):
+    from itertools import permutations
+
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["fantasticful"]}, multi_token="iterative")
+    (got,) = scorer.word_logprobs("the movie", Template("{text} it was {mask}."), verbalizer)[:, 1:]
+    pieces = tiny_tokenizer.convert_tokens_to_ids(["fan", "##tastic", "##ful"])
+    prompt = tiny_tokenizer.encode("the movie it was [MASK] [MASK] [MASK] .")
+    first = prompt.index(tiny_tokenizer.mask_token_id)
+    paths = {}
+    for order in permutations(range(3)):
+        ids, total = list(prompt), 0.0
+        for j in order:
+            total += forward_logprobs(tiny_model, ids)[first + j, pieces[j]].item()
+            ids[first + j] = pieces[j]
+        paths[order] = total
+    start = forward_logprobs(tiny_model, prompt)
+    most_confident = max(range(3), key=lambda j: start[first + j, pieces[j]].item())
+    matching = [order for order, total in paths.items() if abs(total - got) < 1e-5]
+    assert matching and all(order[0] == most_confident for order in matching)
+
+
+def test_one_string_is_one_row_everywhere(scorer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
+    one = scorer.classify("one review", template, verbalizer)
+    assert one.shape == (1, 2)
+    np.testing.assert_allclose(one, scorer.classify(["one review"], template, verbalizer))
+    assert scorer.word_logprobs("one review", template, verbalizer).shape == (1, 2)
+    assert scorer.label_logprobs("it was [MASK] .", [5, 6]).shape == (1, 2)
+    slots = {"sentence": "john went to paris", "span": "paris"}
+    assert scorer.classify(slots, Template("{sentence} {span} is a {mask}."), verbalizer).shape == (1, 2)
+
+
+def test_bad_texts_and_k_get_clear_errors(scorer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
+    with pytest.raises(TypeError, match=r"texts\[1\] is None"):
+        scorer.classify(["fine", None], template, verbalizer)
+    with pytest.raises(TypeError, match="got a int"):
+        scorer.classify(3, template, verbalizer)
+    with pytest.raises(TypeError, match=r"texts\[0\] is None"):
+        scorer.top_k([None])
+    with pytest.raises(ValueError, match=f"k must be a whole number from 1 to the vocabulary size {len(scorer.tokenizer)}, got 1000000"):
+        scorer.top_k("it was [MASK] .", k=10**6)
+    with pytest.raises(ValueError, match="k must be"):
+        scorer.top_k("it was [MASK] .", k=0)
+    with pytest.raises(ValueError, match=r"token ids \[999\] are outside the vocabulary"):
+        scorer.label_logprobs("it was [MASK] .", [5, 999])
+
+
+def test_word_logprobs_and_top_k_is_one_pass_for_both(scorer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad", "wonderful"], "positive": ["good"]}, multi_token="parallel")
+    texts = ["the movie", "i loved it"]
+    calls = []
+    real = scorer._encoder.forward
+    scorer._encoder.forward = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        word_lp, top = scorer.word_logprobs_and_top_k(texts, template, verbalizer, k=3)
+    finally:
+        del scorer._encoder.forward
+    assert len(calls) == 2  # one pass with one mask (top-k and one-piece words), one with two masks
+    np.testing.assert_allclose(word_lp, scorer.word_logprobs(texts, template, verbalizer))
+    assert top == [scorer.top_k(template.fill(t), k=3)[0] for t in texts]
 
 
 def test_calibration_divides_by_the_content_free_probabilities(scorer):

@@ -18,9 +18,10 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from ..data import load_conll2003, load_imdb, load_sst2
+from ..data import LabelledTexts, load_conll2003, load_imdb, load_sst2
 from ..evaluation import evaluate_classifier
 from ..models import load_mlm
 from ..ner import entities_from_bio
@@ -105,7 +106,8 @@ def span_typing_accuracy(scorer: MaskScorer, split: str, words: dict[str, list[s
     verbalizer = Verbalizer(words, aggregate="sum_prob")
     inputs = [{"sentence": s, "span": e} for s, e, _ in spans]
     truth = [verbalizer.labels.index(t) for _, _, t in spans]
-    return evaluate_classifier(scorer, inputs, truth, Template(NER_TEMPLATE), verbalizer)[0].accuracy
+    data = LabelledTexts(inputs, np.asarray(truth), verbalizer.labels)
+    return evaluate_classifier(scorer, data, Template(NER_TEMPLATE), verbalizer)[0].accuracy
 
 
 def cloze_results(scorer: MaskScorer) -> list[tuple[str, list[str], bool]]:
@@ -127,7 +129,7 @@ def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
     timings["imdb"] = time.perf_counter() - t
     t = time.perf_counter()
     sst2 = load_sst2("validation")
-    acc_sst2 = evaluate_classifier(scorer, sst2.texts, sst2.labels, Template(SST2_TEMPLATE), Verbalizer(SST2_WORDS))[0].accuracy
+    acc_sst2 = evaluate_classifier(scorer, sst2, Template(SST2_TEMPLATE), Verbalizer(SST2_WORDS))[0].accuracy
     timings["sst2"] = time.perf_counter() - t
     t = time.perf_counter()
     acc_ner = span_typing_accuracy(scorer, "test", NER_WORD_SETS[NER_CHOSEN])
