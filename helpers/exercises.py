@@ -150,7 +150,8 @@ def check(exercise_id: str, answer: Any, **context: Any) -> None:
 def _mask_distribution(scorer, sentence: str) -> torch.Tensor:
     """The model's probabilities over the vocabulary at the single [MASK] of ``sentence``, shape (vocab,)."""
     model, tokenizer = scorer.model, scorer.tokenizer
-    encoded = tokenizer(sentence, return_tensors="pt").to(model.device)
+    # the exercises write BERT's "[MASK]"; RoBERTa-style tokenizers call it "<mask>"
+    encoded = tokenizer(sentence.replace("[MASK]", tokenizer.mask_token), return_tensors="pt").to(model.device)
     where = (encoded["input_ids"][0] == tokenizer.mask_token_id).nonzero()
     if len(where) != 1:
         raise ValueError(f"the sentence needs exactly one {tokenizer.mask_token}; got {sentence!r}")
