@@ -119,3 +119,35 @@ def test_a_check_that_needs_no_model_compares_a_pair_of_numbers(capsys):
     right, wrong = capsys.readouterr().out.splitlines()
     assert right == "06.1: right. Well done." and wrong.startswith("06.1: not yet")
     assert f"{low:.2f}" not in wrong and f"{high:.2f}" not in wrong
+
+
+SENTENCES = ["the film was great .", "the film was awful .", "i liked it .", "i hated it .", "it was fine .",
+             "this movie was bad .", "a good story !", "not a fan ."]
+LABELS = [1, 0, 1, 0, 1, 0, 1, 0]
+
+
+def test_the_sentence_that_moves_most_under_calibration(scorer):
+    from helpers import calibrate_probs
+
+    template = Template("{text} It was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad", "terrible"], "positive": ["good", "great"]})
+    raw = scorer.classify(SENTENCES, template, verbalizer)
+    moved = np.abs(calibrate_probs(raw, scorer.content_free_probs(template, verbalizer)) - raw)[:, 1]
+    context = dict(scorer=scorer, template=template, verbalizer=verbalizer, texts=SENTENCES)
+    assert evaluate("03.2", SENTENCES[int(moved.argmax())], **context).right
+    assert not evaluate("03.2", SENTENCES[int(moved.argmin())], **context).right
+
+
+def test_the_steadiest_verbalizer_over_templates(scorer):
+    templates = {"a": Template("{text} It was {mask}."), "b": Template("{mask} ! {text}"),
+                 "c": Template("{text} really {mask} .")}
+    verbalizers = {"shaky": Verbalizer({"negative": ["terrible"], "positive": ["fine"]}),
+                   "steady": Verbalizer({"negative": ["bad"], "positive": ["good"]})}
+    spreads = {}
+    for name, v in verbalizers.items():  # one classify per prompt: not the module's shared pass
+        accuracies = [float((scorer.classify(SENTENCES, t, v).argmax(1) == LABELS).mean()) for t in templates.values()]
+        spreads[name] = max(accuracies) - min(accuracies)
+    assert spreads["steady"] < spreads["shaky"], spreads  # the tiny model's prompts differ enough to tell
+    context = dict(scorer=scorer, templates=templates, verbalizers=verbalizers, texts=SENTENCES, labels=LABELS)
+    assert evaluate("04.3", "steady", **context).right
+    assert not evaluate("04.3", "shaky", **context).right
