@@ -63,7 +63,7 @@ class ClassifierReport:
         return self.labels == other.labels and np.array_equal(self.confusion, other.confusion)
 
     def __hash__(self) -> int:
-        return hash((self.labels, self.confusion.shape, self.confusion.tobytes()))
+        return hash((self.labels, self.confusion.shape, np.asarray(self.confusion, dtype=np.int64).tobytes()))
 
     @property
     def n(self) -> int:

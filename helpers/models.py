@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import urllib.request
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -16,6 +17,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub import try_to_load_from_cache
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from . import precision
 from .offline_model import DEFAULT_MODEL_NAME, load_offline_mlm
 
 __all__ = ["ModelNotAvailableError", "load_mlm", "resolve_device", "hub_reachable", "locally_available_models"]
@@ -28,13 +30,28 @@ class ModelNotAvailableError(OSError):
     """The requested model is neither local nor reachable."""
 
 
+DEVICE_VARIABLE = "PROMPTLAB_DEVICE"
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn "auto" into CUDA when present, else CPU; check that a named CUDA device exists."""
+    """Turn "auto" into a device; check that a named CUDA device exists.
+
+    "auto" is the device named in ``$PROMPTLAB_DEVICE`` when that is set (the test configuration
+    sets it to "cpu", so notebooks check their stored outputs on the CPU even on a GPU machine),
+    else CUDA when present, else the CPU. A device named explicitly ignores the variable.
+    """
+    source = "device"
+    if str(device) == "auto" and os.environ.get(DEVICE_VARIABLE, "").strip() not in ("", "auto"):
+        device, source = os.environ[DEVICE_VARIABLE].strip(), f"${DEVICE_VARIABLE}"
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"{source}={str(device)!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from err
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device} was asked for but this machine has no CUDA GPU; use device='cpu' or 'auto'")
+        raise RuntimeError(f"{source}={str(device)!r} asks for a GPU, but this machine has no CUDA GPU; "
+                           f"use 'cpu' or 'auto'" + (f" (or unset {DEVICE_VARIABLE})" if source != "device" else ""))
     return device
 
 
@@ -202,5 +219,10 @@ def load_mlm(
                 f"cannot load {name!r}: {where} it is not a model there or in the local cache.\n"
                 "What can be loaded here:\n  - " + "\n  - ".join(locally_available_models())
             ) from err
-    model.to(device=target, dtype=_dtype(dtype))
+    dtype = _dtype(dtype)
+    if dtype == torch.bfloat16 and target.type == "cpu" and not (support := precision.cpu_bf16_support()).fast:
+        warnings.warn(f"bf16 weights are likely slower than fp32 on this CPU: {support.reason}; "
+                      "load in fp32 and score with MaskScorer(..., precision='auto')", precision.PrecisionWarning,
+                      stacklevel=2)
+    model.to(device=target, dtype=dtype)
     return model.eval(), tokenizer

@@ -3,8 +3,13 @@
 Texts are sorted by length and cut into batches padded only to the longest text in the
 batch; results come back in input order. The encoder runs once per batch and the
 vocabulary layer runs only on the hidden states at mask positions (a masked-LM head would
-otherwise compute 30,522 logits at every position). On CUDA the forward pass runs under
-bf16 (or fp16) autocast; on a CUDA out-of-memory error the batch is halved and retried.
+otherwise compute 30,522 logits at every position). ``precision`` picks the number
+format: "fp32" (the default, on every device: what the notebooks' outputs were made with),
+"bf16", "fp16" (CUDA only) or "auto" (the fastest accurate one here, see ``helpers.precision``:
+bf16 or fp16 autocast on CUDA; on a CPU, bf16 only where the CPU runs it fast). On a CPU, bf16
+runs a bf16 copy of the encoder (made once, and again only after the weights change), and the
+vocabulary layer and log-softmax stay in fp32 at the masks. On a CUDA out-of-memory error the
+batch is halved and retried.
 While scoring, attention runs through PyTorch's fused ``scaled_dot_product_attention``
 (SDPA) even when the model was loaded with eager attention for BertViz; the model is put
 back afterwards. Eager attention builds every (heads x length x length) weight matrix,
@@ -14,6 +19,7 @@ which dominates on long inputs.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 import warnings
@@ -24,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
+from .precision import PRECISIONS, resolve_precision
 from .template import EncodedPrompt, Template
 from .inputs import as_texts
 from .verbalizer import BoundVerbalizer, Verbalizer, bind
@@ -68,9 +75,14 @@ class MaskScorer:
     """Score the [MASK] positions of many texts with a masked language model."""
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None,
-                 progress: bool | None = None):
+                 progress: bool | None = None, precision: str = "fp32"):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        self.precision = precision
+        self._compute: dict[torch.device, torch.dtype] = {}  # precision resolved per device
+        self._cast_copy: tuple[tuple, torch.nn.Module] | None = None  # (weights' fingerprint, copy)
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -83,13 +95,36 @@ class MaskScorer:
             self._encoder, self._head = model.base_model, model.lm_head
         else:
             self._encoder = self._head = None  # fall back to the full model's logits
+        self.compute_dtype  # resolve now, so that a fallback message appears when the scorer is made
 
     @property
     def device(self) -> torch.device:
         """The device the model's weights are on."""
         return next(self.model.parameters()).device
 
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype the encoder computes in on the model's current device (from ``precision``)."""
+        device = self.device
+        if device not in self._compute:
+            self._compute[device] = resolve_precision(self.precision, device)
+        return self._compute[device]
+
     # ---- the engine -------------------------------------------------------------------
+    def _cpu_cast(self, dtype: torch.dtype) -> torch.nn.Module:
+        """The encoder (or whole model) in ``dtype``: a copy, remade only when the weights change.
+
+        The fingerprint is each parameter's storage and version counter, which an optimiser step
+        or ``load_state_dict`` bumps, so a model trained after the scorer was built is not scored
+        with stale weights.
+        """
+        module = self._encoder if self._encoder is not None else self.model
+        key = (dtype, *((p.data_ptr(), p._version) for p in module.parameters()))
+        if self._cast_copy is None or self._cast_copy[0] != key:
+            self._cast_copy = None  # free the old copy before making the new one
+            self._cast_copy = (key, copy.deepcopy(module).to(dtype))
+        return self._cast_copy[1]
+
     def _mask_logprobs(self, batch: list[EncodedPrompt]) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities over the vocabulary at every mask of a batch, and masks per row."""
         pad = self.tokenizer.pad_token_id
@@ -102,14 +137,20 @@ class MaskScorer:
             attention[row, : len(p.ids)] = 1
             at_mask[row, p.mask_positions] = True
         input_ids, attention, at_mask = input_ids.to(self.device), attention.to(self.device), at_mask.to(self.device)
+        dtype = self.compute_dtype
+        weights = next(self.model.parameters()).dtype
         on_cuda = self.device.type == "cuda"
-        half = torch.bfloat16 if on_cuda and torch.cuda.is_bf16_supported() else torch.float16
-        with torch.inference_mode(), torch.autocast("cuda", dtype=half, enabled=on_cuda):
+        # CUDA: autocast. CPU: autocast re-casts every weight on every call and measured slower
+        # than fp32, so the CPU runs a bf16 copy instead, with the head in the model's dtype.
+        lower = weights == torch.float32 and dtype != torch.float32  # half weights run as they are
+        autocast, cast = lower and on_cuda, lower and not on_cuda
+        encoder = self._cpu_cast(dtype) if cast else self._encoder if self._encoder is not None else self.model
+        with torch.inference_mode(), torch.autocast("cuda", dtype=dtype, enabled=autocast):
             if self._encoder is not None:
-                hidden = self._encoder(input_ids=input_ids, attention_mask=attention).last_hidden_state
-                logits = self._head(hidden[at_mask])
+                hidden = encoder(input_ids=input_ids, attention_mask=attention).last_hidden_state
+                logits = self._head(hidden[at_mask].to(weights) if cast else hidden[at_mask])
             else:
-                logits = self.model(input_ids=input_ids, attention_mask=attention).logits[at_mask]
+                logits = encoder(input_ids=input_ids, attention_mask=attention).logits[at_mask]
             return torch.log_softmax(logits.float(), dim=-1), at_mask.sum(dim=1)
 
     def score_masks(self, prompts: Sequence[EncodedPrompt],

@@ -6,6 +6,8 @@ folder so the folder-loading path of ``load_mlm`` is exercised too.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertTokenizer
@@ -19,6 +21,12 @@ WORDS = (
     "city person place fan ##tastic wonder ##ful n / . , ! ?"
 ).split()
 MAX_POSITIONS = 40
+
+# Pin device="auto" to the CPU for the whole run, at import, before nbval starts any kernel
+# (kernels inherit this process's environment): the notebooks' stored outputs were made on the
+# CPU in fp32, and CUDA would print another device and score under autocast. To check the
+# notebooks on a GPU instead, set PROMPTLAB_DEVICE=cuda before running pytest.
+os.environ.setdefault("PROMPTLAB_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="session")

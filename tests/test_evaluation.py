@@ -51,7 +51,7 @@ def test_a_class_never_predicted_has_zero_precision_not_nan():
 
 def test_reports_compare_by_labels_and_counts():
     a = classifier_report([0, 1, 1], [0, 1, 0], ["negative", "positive"])
-    same = ClassifierReport(("negative", "positive"), np.array([[1, 0], [1, 1]]))
+    same = ClassifierReport(("negative", "positive"), np.array([[1, 0], [1, 1]], dtype=np.int32))
     assert a == same and hash(a) == hash(same)
     assert a != classifier_report([0, 1, 1], [0, 1, 1], ["negative", "positive"])
     assert a != ClassifierReport(("neg", "pos"), a.confusion)

@@ -62,7 +62,8 @@ def test_local_listing_always_offers_the_default():
     assert locally_available_models()[0].startswith("None (the default")
 
 
-def test_device_resolution():
+def test_device_resolution(monkeypatch):
+    monkeypatch.delenv("PROMPTLAB_DEVICE", raising=False)
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -164,3 +165,31 @@ def test_no_proxy_sends_the_check_past_the_proxy(no_proxies):
     finally:
         hub.close()
         proxy.close()
+
+
+def test_device_variable_pins_auto_but_not_an_explicit_device(monkeypatch):
+    monkeypatch.setenv("PROMPTLAB_DEVICE", "cpu")
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device() == torch.device("cpu")
+    monkeypatch.setenv("PROMPTLAB_DEVICE", "meta")  # a device no machine picks on its own
+    assert resolve_device("auto") == torch.device("meta")
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("PROMPTLAB_DEVICE", "auto")
+    assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_device_variable_errors_name_the_variable(monkeypatch):
+    monkeypatch.setenv("PROMPTLAB_DEVICE", "gpu")
+    with pytest.raises(ValueError, match=r"\$PROMPTLAB_DEVICE='gpu' is not a device"):
+        resolve_device("auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("PROMPTLAB_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="unset PROMPTLAB_DEVICE"):
+        resolve_device("auto")
+
+
+def test_test_configuration_pins_notebooks_to_the_cpu_unless_told_otherwise():
+    # tests/conftest.py sets this at import, before nbval starts any kernel, so kernels inherit it
+    import os
+
+    assert os.environ.get("PROMPTLAB_DEVICE")

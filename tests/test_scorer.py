@@ -280,3 +280,17 @@ def test_truncation_warning_points_at_the_callers_line(scorer):
     with pytest.warns(TruncationWarning) as caught:
         scorer.classify(["the movie was good . " * 20], template, verbalizer)
     assert caught[0].filename == __file__
+
+
+def test_a_verbalizer_or_a_bound_one_gives_the_same_everywhere(scorer, tiny_tokenizer):
+    template = Template("{text} it was {mask}.")
+    verbalizer = Verbalizer({"negative": ["bad", "terrible"], "positive": ["good"]})
+    bound = verbalizer.bind(tiny_tokenizer)
+    texts = ["the movie", "i hated it"]
+    np.testing.assert_allclose(scorer.classify(texts, template, bound, calibrate=True),
+                               scorer.classify(texts, template, verbalizer, calibrate=True))
+    np.testing.assert_allclose(scorer.word_logprobs(texts, template, bound), scorer.word_logprobs(texts, template, verbalizer))
+    np.testing.assert_allclose(scorer.content_free_probs(template, bound), scorer.content_free_probs(template, verbalizer))
+    subset = bound.subset(["terrible", "good"])
+    np.testing.assert_allclose(scorer.classify(texts, template, subset),
+                               scorer.classify(texts, template, Verbalizer({"negative": ["terrible"], "positive": ["good"]})))
