@@ -1,38 +1,89 @@
-"""helpers.ner: span enumeration, overlap resolution, BIO round trips and entity F1."""
+"""helpers.ner: candidate spans, decoding, BIO round trips, entity F1, gold spans, typing
+accuracy and the zero-shot pipeline on the tiny model."""
 
+import numpy as np
 import pytest
 
-from helpers.ner import (ScoredSpan, ZeroShotNER, bio_from_entities, candidate_spans, decode_spans,
-                         entities_from_bio, entity_prf)
+from helpers import Template, TaggedSentence, VerbalizerError
+from helpers.calibration import calibrate_probs
+from helpers.ner import (ScoredSpan, ZeroShotNER, bio_from_entities, candidate_spans, capitalisation_heuristic,
+                         casing_is_informative, decode_spans, entities_from_bio, entity_prf, gold_spans,
+                         span_text, typing_accuracy)
 
 TOKENS = ["John", "went", "to", "New", "York", "City", "."]
 
 
-def test_all_ngrams_without_a_filter():
-    spans = candidate_spans(["a", "b", "c"], max_span_len=2, span_filter="none")
-    assert spans == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
+# ---- candidate spans --------------------------------------------------------------------
+def test_capitalised_runs_and_their_sub_spans():
+    tokens = "John Smith met the Bank of England in Paris .".split()
+    spans = candidate_spans(tokens, max_span_len=2)
+    # runs: John Smith (0,2), Bank of England (4,7, kept whole), Paris (8,9); sub-spans of up to
+    # 2 tokens start and end on a capitalised token, so "Bank of" and "of England" are not
+    assert spans == [(0, 1), (0, 2), (1, 2), (4, 5), (4, 7), (6, 7), (8, 9)]
 
 
-def test_capitalized_filter_needs_capitals_at_both_ends():
-    spans = candidate_spans(TOKENS, max_span_len=3)
-    assert spans == [(0, 1), (3, 4), (3, 5), (3, 6), (4, 5), (4, 6), (5, 6)]
-    assert len(candidate_spans(TOKENS, 3, "none")) == 7 + 6 + 5
+def test_a_capitalised_function_word_is_not_a_name():
+    spans = candidate_spans("The Hague said it would .".split(), max_span_len=3)
+    assert spans == [(1, 2)]
 
 
-def test_bad_filter_or_length_is_refused():
+def test_headline_in_capitals_gives_every_content_ngram():
+    tokens = "JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .".split()
+    assert not casing_is_informative(tokens)
+    spans = candidate_spans(tokens, max_span_len=2)
+    assert (0, 1) in spans and (5, 6) in spans and (0, 2) in spans
+    assert (3, 5) not in spans  # "WIN ," crosses punctuation
+    assert (5, 7) not in spans and (6, 7) not in spans  # "IN" is a function word at an end
+
+
+def test_lower_case_tweet_with_mention_and_hashtag():
+    tokens = "just landed in new york with @united #NewYork http://t.co/x1".split()
+    assert not casing_is_informative(tokens)
+    spans = candidate_spans(tokens, max_span_len=2)
+    assert {(3, 5), (7, 8)} <= set(spans) and (6, 7) not in spans  # the hashtag, not the mention
+    assert (6, 7) in candidate_spans(tokens, 2, mentions=True)
+    assert (2, 3) not in spans  # "in"
+    assert not any(e == 9 for _, e in spans)  # the link
+    assert (1, 4) not in candidate_spans(tokens, 3)  # "landed in new": "in" never sits inside here
+    assert (6, 8) not in candidate_spans(tokens, 3, mentions=True)  # a mention or hashtag stands alone
+    assert (2, 5) in candidate_spans("i love bank of america".split(), 3)
+    assert span_text(tokens[6:8]) == "united New York"
+
+
+def test_mixed_case_tweet_mentions_only_when_asked():
+    tokens = "Great day with @jsmith at Google today #GoogleIO".split()
+    assert casing_is_informative(tokens)
+    assert candidate_spans(tokens) == [(0, 1), (5, 6), (7, 8)]
+    assert candidate_spans(tokens, mentions=True) == [(0, 1), (3, 4), (5, 6), (7, 8)]
+
+
+def test_older_filters_and_bad_arguments():
+    assert candidate_spans(["a", "b", "c"], 2, "none") == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
+    assert candidate_spans(TOKENS, 3, "capitalized") == [(0, 1), (3, 4), (3, 5), (3, 6), (4, 5), (4, 6), (5, 6)]
     with pytest.raises(ValueError, match="span_filter"):
         candidate_spans(TOKENS, 3, "proper_nouns")
     with pytest.raises(ValueError, match="at least 1"):
         candidate_spans(TOKENS, 0)
 
 
-def test_overlaps_resolved_highest_score_first():
+# ---- decoding and evaluation ------------------------------------------------------------
+def test_overlaps_resolved_best_first():
     spans = [ScoredSpan(3, 5, "LOC", 0.9, 0.30), ScoredSpan(3, 6, "LOC", 0.8, 0.50),
              ScoredSpan(4, 6, "ORG", 0.7, 0.40), ScoredSpan(0, 1, "PER", 0.9, 0.20),
              ScoredSpan(5, 6, "LOC", 0.6, 0.05)]
     assert decode_spans(spans) == [(0, 1, "PER"), (3, 6, "LOC")]
     assert decode_spans(spans, threshold=0.25) == [(3, 6, "LOC")]
     assert decode_spans([ScoredSpan(0, 1, "none", 0.9, 0.9)]) == []
+
+
+def test_full_name_preferred_when_close():
+    whole, part = ScoredSpan(0, 3, "ORG", 0.9, 2.0), ScoredSpan(0, 2, "LOC", 0.9, 5.0)
+    assert decode_spans([whole, part]) == [(0, 2, "LOC")]
+    # one extra token: 2.0 * 3 = 6 > 5, the whole wins; a part 10x better still wins
+    assert decode_spans([whole, part], prefer_longer=3.0) == [(0, 3, "ORG")]
+    assert decode_spans([whole, ScoredSpan(0, 2, "LOC", 0.9, 20.0)], prefer_longer=3.0) == [(0, 2, "LOC")]
+    with pytest.raises(ValueError, match="prefer_longer"):
+        decode_spans([whole], prefer_longer=0.5)
 
 
 def test_bio_round_trip():
@@ -71,24 +122,154 @@ def test_entity_f1_agrees_with_seqeval_when_installed():
     assert ours["precision"] == pytest.approx(seqeval.precision_score(gold, pred))
 
 
+def test_capitalisation_heuristic_tags_maximal_runs():
+    tokens = "He met John Smith in New York .".split()
+    assert capitalisation_heuristic(tokens, "LOC") == ["B-LOC", "O", "B-LOC", "I-LOC", "O", "B-LOC", "I-LOC", "O"]
+
+
+# ---- gold spans and typing accuracy -----------------------------------------------------
+SENTENCES = [TaggedSentence(["john", "went", "to", "paris"], ["B-PER", "O", "O", "B-LOC"]),
+             TaggedSentence(["the", "city", "of", "paris", "john"], ["O", "O", "O", "B-LOC", "B-PER"]),
+             TaggedSentence(["visit", "paris", "city"], ["O", "B-LOC", "I-LOC"])]
+
+
+def test_gold_spans_in_order_and_by_type():
+    spans = gold_spans(SENTENCES)
+    assert [(g.span, g.type) for g in spans] == [("john", "PER"), ("paris", "LOC"), ("paris", "LOC"),
+                                                 ("john", "PER"), ("paris city", "LOC")]
+    assert spans[1].sentence == "john went to paris"
+    assert spans[4].as_input() == {"sentence": "visit paris city", "span": "paris city"}
+    assert [g.span for g in gold_spans(SENTENCES, ["PER"])] == ["john", "john"]
+    with pytest.raises(ValueError, match="ORG"):
+        gold_spans(SENTENCES, ["PER", "ORG"])
+    with pytest.raises(TypeError, match="list of type names"):
+        gold_spans(SENTENCES, "PER")
+
+
+def test_typing_accuracy_counts_each_span_once_by_its_type(scorer):
+    spans = gold_spans(SENTENCES)
+    words = {"PER": ["person"], "LOC": ["place", "city"]}
+    report = typing_accuracy(scorer, spans, words, template="{sentence} {span} is a {mask}.")
+    assert report.labels == ("PER", "LOC")
+    assert report.confusion.sum(axis=1).tolist() == [2, 3]  # rows are the true types
+    probs = scorer.classify([g.as_input() for g in spans], Template("{sentence} {span} is a {mask}."),
+                            __import__("helpers").Verbalizer(words, aggregate="sum_prob"))
+    assert report.accuracy == pytest.approx(np.mean(probs.argmax(1) == np.array([0, 1, 1, 0, 1])))
+    with pytest.raises(ValueError, match="no label words"):
+        typing_accuracy(scorer, spans, {"PER": ["person"], "ORG": ["city"]})
+
+
+# ---- the pipeline on the tiny model -----------------------------------------------------
+TINY_TYPES = {"PERSON": ["person"], "PLACE": ["place", "city"]}
+TINY_TYPES_LIST = list(TINY_TYPES)
+
+
+def test_calibration_divides_by_the_content_free_probabilities(scorer):
+    template = Template("{sentence} {span} is a {mask}.")
+    inputs = [{"sentence": "john went to paris", "span": "paris"}, {"sentence": "john went to paris", "span": "john"}]
+    raw = ZeroShotNER(scorer, TINY_TYPES, templates=[template], none_words=["movie"], calibrate=False)
+    calibrated = ZeroShotNER(scorer, TINY_TYPES, templates=[template], none_words=["movie"], calibrate=True)
+    free = scorer.content_free_probs(template, raw.bound)
+    expected = calibrate_probs(np.exp(raw.class_logprobs(inputs)), free)
+    assert np.exp(calibrated.class_logprobs(inputs)) == pytest.approx(expected, rel=1e-6)
+    assert raw.verbalizer.labels == ("PERSON", "PLACE", "none")
+
+
+def test_templates_are_averaged_in_log_space(scorer):
+    inputs = [{"sentence": "john went to paris", "span": "paris"}, {"sentence": "visit the city", "span": "city"}]
+    a, b = "{span} is a {mask}.", "{sentence} {span} is a {mask}."
+    both = ZeroShotNER(scorer, TINY_TYPES, templates=[a, b], none_words=["movie"]).class_logprobs(inputs)
+    one = [ZeroShotNER(scorer, TINY_TYPES, templates=[t], none_words=["movie"]).class_logprobs(inputs) for t in (a, b)]
+    assert both == pytest.approx((one[0] + one[1]) / 2)
+
+
+def test_split_label_words_are_length_normalised(scorer):
+    types = {"GOOD": ["fantastic"], "PLACE": ["city"]}  # fantastic = fan ##tastic
+    ner = ZeroShotNER(scorer, types, templates=["{span} is a {mask}."], none_words=None, calibrate=False)
+    inputs = [{"span": "paris"}, {"span": "john"}]
+    word_lp = scorer.word_logprobs(inputs, ner.templates[0], ner.bound) / np.array([2, 1])
+    expected = word_lp - np.log(np.exp(word_lp).sum(axis=1, keepdims=True))
+    assert ner.class_logprobs(inputs) == pytest.approx(expected)
+
+
 def test_zero_shot_ner_end_to_end_on_any_type_set(scorer):
-    ner = ZeroShotNER(scorer, {"PERSON": ["person"], "PLACE": ["place", "city"]}, max_span_len=2)
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie", "film"], threshold=0.0, max_span_len=2)
     sentences = [["John", "went", "to", "Paris", "."], ["the", "movie", "was", "great"]]
     tags = ner.predict(sentences)
     assert [len(t) for t in tags] == [5, 4]
-    assert tags[1] == ["O"] * 4  # no capitalised token, no candidate
     assert {t[2:] for t in tags[0] if t != "O"} <= {"PERSON", "PLACE"}
     scored = ner.score_spans(sentences)
     assert [(s.start, s.end) for s in scored[0]] == [(0, 1), (3, 4)]
-    assert all(0 < s.mass < 1 and s.type in ("PERSON", "PLACE") for s in scored[0])
-    strict = ZeroShotNER(scorer, {"PERSON": ["person"], "PLACE": ["place"]}, threshold=1.0)
+    # threshold 0 keeps every scored span that does not overlap a better one
+    assert len(entities_from_bio(tags[0])) == 2
+    assert all(s.score > 0 and 0.5 <= s.type_prob <= 1 for s in scored[0])
+    # the score is P(any type) / (k P(none)) with k = 2 types
+    p = np.exp(ner.class_logprobs([{"sentence": "John went to Paris .", "span": w} for w in ("John", "Paris")]))
+    assert [s.score for s in scored[0]] == pytest.approx((p[:, 0] + p[:, 1]) / (2 * p[:, 2]))
+    assert [s.type for s in scored[0]] == [TINY_TYPES_LIST[i] for i in p[:, :2].argmax(axis=1)]
+    strict = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], threshold=1e9)
     assert strict.predict(sentences)[0] == ["O"] * 5
 
 
+def test_without_none_words_the_score_is_the_type_word_mass(scorer):
+    ner = ZeroShotNER(scorer, TINY_TYPES, templates=["{span} is a {mask}."], none_words=None, calibrate=False)
+    scored = ner.score_spans([["John", "went", "to", "Paris"]])[0]
+    word_lp = scorer.word_logprobs([{"span": "John"}, {"span": "Paris"}], ner.templates[0], ner.bound)
+    assert [s.score for s in scored] == pytest.approx(np.exp(word_lp).sum(axis=1))
+
+
 def test_zero_shot_ner_checks_its_arguments(scorer):
-    with pytest.raises(ValueError, match="at least one entity type"):
+    with pytest.raises(ValueError, match="dict of label words"):
         ZeroShotNER(scorer, {})
     with pytest.raises(ValueError, match="reserved"):
-        ZeroShotNER(scorer, {"none": ["thing"]})
-    with pytest.raises(ValueError, match="slots"):
-        ZeroShotNER(scorer, {"PER": ["person"]}, template="{text} is a {mask}.")
+        ZeroShotNER(scorer, {"none": ["place"], "PER": ["person"]})
+    with pytest.raises(ValueError, match="span"):
+        ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], templates=["{text} is a {mask}."])
+    with pytest.raises(ValueError, match="prefer_longer"):
+        ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], prefer_longer=0.5)
+    settable = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"])
+    settable.templates = "{span} is a {mask}."
+    assert [t.template for t in settable.templates] == ["{span} is a {mask}."]
+    with pytest.raises(ValueError, match="span"):
+        settable.templates = ["{sentence} is a {mask}."]
+    with pytest.raises(VerbalizerError, match="city"):  # one word cannot stand for two types
+        ZeroShotNER(scorer, {"PLACE": ["city"], "TOWN": ["city"]}, none_words=["movie"])
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["city", "movie"])  # "city" stays a PLACE word
+    assert ner.verbalizer.label_words["none"] == ["movie"]
+    with pytest.raises(TypeError, match="token lists"):
+        ner.predict("John went to Paris")
+    with pytest.raises(TypeError, match="sentence 0"):
+        ner.predict(["John went to Paris"])
+
+
+def test_per_type_calibrated_mass_without_none_words(scorer):
+    template = Template("{span} is a {mask}.")
+    ner = ZeroShotNER(scorer, TINY_TYPES, templates=[template], none_words=None, calibrate=True)
+    scored = ner.score_spans([["John", "went", "to", "Paris"]])[0]
+    word_p = np.exp(scorer.word_logprobs([{"span": "John"}, {"span": "Paris"}], template, ner.bound))
+    free_p = np.exp(scorer.word_logprobs([{"span": x} for x in ("N/A", "", "[MASK]")], template, ner.bound))
+    mass = np.stack([word_p[:, 0], word_p[:, 1] + word_p[:, 2]], axis=1)  # PERSON: person; PLACE: place, city
+    free = np.stack([free_p[:, 0], free_p[:, 1] + free_p[:, 2]], axis=1).mean(axis=0)
+    assert [s.score for s in scored] == pytest.approx((mass / free).max(axis=1))
+
+
+def test_prompts_are_scored_once_per_pipeline(scorer, monkeypatch):
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"])
+    sentences = [["John", "went", "to", "Paris"], ["Paris", "is", "fine"]]
+    first = ner.score_spans(sentences)
+    monkeypatch.setattr(scorer, "word_logprobs", lambda *a, **k: pytest.fail("a prompt was scored twice"))
+    ner.calibrate = False
+    again = ner.score_spans(sentences)
+    assert [s.score for s in again[0]] != pytest.approx([s.score for s in first[0]])
+    assert ner.predict(sentences[1:])[0][0] in ("B-PERSON", "B-PLACE", "O")
+    ner.use_none, ner.calibrate = False, False  # decide by the type words' mass, none words ignored
+    word_p = np.exp(ner._rows[("{span} is a {mask}.", "Paris")])
+    assert ner.score_spans([["Paris"]])[0][0].score == pytest.approx(np.sqrt(word_p[:3].sum() * np.exp(
+        ner._rows[("{span} is a type of {mask}.", "Paris")][:3]).sum()))  # geometric mean of two templates
+
+
+def test_use_none_needs_none_words(scorer):
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=None)
+    ner.use_none = True
+    with pytest.raises(ValueError, match="none_words"):
+        ner.predict([["Paris"]])

@@ -1,17 +1,27 @@
-"""The offline default model: LoRA merge, BERT masking, adapter files and a pinned top-5."""
+"""The offline default model: LoRA merge, BERT masking, adapter and full-weight files, a pinned top-5."""
 
-import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
 from transformers import BertForMaskedLM
 
-from helpers.offline_model import ADAPTER_PATH, apply_adapter
-from helpers.offline_model.lora import LoRALinear, add_lora, merge_lora
-from helpers.offline_model.masking import mask_tokens
-from helpers.offline_model.train import lr_at
+from helpers.offline_model import (
+    ADAPTER_PATH,
+    full_weight_shards,
+    load_weights,
+    weights_metadata,
+)
+from helpers.offline_model.lora import merge_lora
+from training.export import export_adapter, save_fp16_shards
+from training.lora import LoRALinear, add_lora
+from training.masking import mask_tokens
+from training.schedule import lr_at, lr_at_time
+from training.train import trainable_parameters
+
+HELPERS = Path(__file__).resolve().parent.parent / "helpers"
 
 
 def test_merged_lora_equals_the_adapted_layer():
@@ -49,33 +59,104 @@ def test_learning_rate_schedule_warms_up_then_decays_to_a_tenth():
     assert lr_at(1000, 1000, 100, 1.0) == pytest.approx(0.1)
 
 
-def test_adapter_file_round_trip(tmp_path, tiny_model):
-    torch.manual_seed(1)
-    trained = BertForMaskedLM(tiny_model.config)
-    trained.load_state_dict(tiny_model.state_dict())
-    add_lora(trained.bert, rank=2, alpha=4.0)
-    tensors = {}
-    for name, p in trained.named_parameters():
-        if "lora_b" in name:
-            torch.nn.init.normal_(p, std=0.1)
-        if "lora_" in name:
-            tensors["lora." + name.removeprefix("bert.")] = p.detach().clone()
-    head = trained.cls.predictions.transform.dense.weight
-    torch.nn.init.normal_(head)
-    tensors["cls.predictions.transform.dense.weight"] = head.detach().clone()
-    path = tmp_path / "adapter.safetensors"
-    save_file(tensors, str(path), metadata={"promptlab": json.dumps({"lora_rank": 2, "lora_alpha": 4.0})})
-    fresh = BertForMaskedLM(tiny_model.config)
-    fresh.load_state_dict(tiny_model.state_dict())
-    apply_adapter(fresh, path)
-    fresh.eval(), trained.eval()
-    ids = torch.tensor([[2, 5, 6, 4, 3]])
+def test_time_sized_schedule_spans_the_budget():
+    assert lr_at_time(0.0, 100.0, 10.0, 1.0) < 0.01
+    assert lr_at_time(10.0, 100.0, 10.0, 1.0) == pytest.approx(1.0)
+    assert lr_at_time(55.0, 100.0, 10.0, 1.0) == pytest.approx(0.55)  # cosine half-way: 0.1 + 0.9 / 2
+    assert lr_at_time(100.0, 100.0, 10.0, 1.0) == pytest.approx(0.1)
+    assert lr_at_time(500.0, 100.0, 10.0, 1.0) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="warmup_s < budget_s"):
+        lr_at_time(1.0, 10.0, 10.0, 1.0)
+
+
+def _copy(model: BertForMaskedLM) -> BertForMaskedLM:
+    fresh = BertForMaskedLM(model.config)
+    fresh.load_state_dict(model.state_dict())
+    return fresh.eval()
+
+
+def _logits(model, ids=((2, 5, 6, 4, 3), (2, 9, 4, 12, 3))):
     with torch.no_grad():
-        torch.testing.assert_close(fresh(input_ids=ids).logits, trained(input_ids=ids).logits, atol=1e-5, rtol=1e-5)
-    assert fresh.cls.predictions.decoder.weight is fresh.bert.embeddings.word_embeddings.weight
+        return model.eval()(input_ids=torch.tensor(ids)).logits
 
 
-needs_default = pytest.mark.skipif(not ADAPTER_PATH.is_file(), reason="no trained adapter shipped yet")
+def _trained_with_lora(tiny_model):
+    torch.manual_seed(1)
+    trained = _copy(tiny_model)
+    add_lora(trained.bert, rank=2, alpha=4.0)
+    params = trainable_parameters(trained)
+    for name, p in params.items():  # stand-in for training: move every trainable tensor
+        with torch.no_grad():
+            p.add_(torch.randn_like(p) * 0.1)
+    return trained, params
+
+
+def test_adapter_export_then_load_reproduces_the_trained_model(tmp_path, tiny_model):
+    trained, params = _trained_with_lora(tiny_model)
+    assert any("lora_" in n for n in params) and any("LayerNorm" in n for n in params)
+    export_adapter(params, tmp_path / "mlm_adapter.safetensors", {"lora_rank": 2, "lora_alpha": 4.0, "steps": 7})
+    loaded = load_weights(_copy(tiny_model), tmp_path)
+    torch.testing.assert_close(_logits(loaded), _logits(trained), atol=2e-3, rtol=2e-3)  # LoRA factors are fp16
+    assert not torch.allclose(_logits(loaded), _logits(tiny_model), atol=1e-2)
+    assert loaded.cls.predictions.decoder.weight is loaded.bert.embeddings.word_embeddings.weight
+    assert weights_metadata(tmp_path)["steps"] == 7
+
+
+def test_full_fp16_shards_round_trip_in_several_files(tmp_path, tiny_model):
+    trained, _ = _trained_with_lora(tiny_model)
+    model = _copy(tiny_model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    # Smaller than the word embeddings (57 x 32 in fp16), which are then stored as row blocks.
+    paths = save_fp16_shards(model, tmp_path, {"steps": 3}, max_shard_bytes=3_000)
+    assert len(paths) > 3 and all(p.stat().st_size < 3_000 + 2048 for p in paths)
+    from safetensors import safe_open
+    keys = [k for p in paths for k in safe_open(str(p), "pt").keys()]
+    assert "bert.embeddings.word_embeddings.weight::1" in keys
+    assert full_weight_shards(tmp_path) == paths
+    loaded = load_weights(BertForMaskedLM(tiny_model.config), tmp_path)
+    reference = _copy(model)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(p.half().float())
+    torch.testing.assert_close(_logits(loaded), _logits(reference), atol=1e-5, rtol=1e-5)
+    assert loaded.cls.predictions.decoder.weight is loaded.bert.embeddings.word_embeddings.weight
+    assert weights_metadata(tmp_path) == {"steps": 3}
+
+
+def test_weight_folders_that_are_ambiguous_or_incomplete_are_refused(tmp_path, tiny_model):
+    with pytest.raises(FileNotFoundError, match="no trained weights"):
+        load_weights(_copy(tiny_model), tmp_path)
+    paths = save_fp16_shards(tiny_model, tmp_path, {}, max_shard_bytes=20_000)
+    paths[1].unlink()
+    with pytest.raises(FileNotFoundError, match=re.escape(paths[1].name)):
+        load_weights(_copy(tiny_model), tmp_path)
+    save_fp16_shards(tiny_model, tmp_path, {}, max_shard_bytes=20_000)
+    _, params = _trained_with_lora(tiny_model)
+    export_adapter(params, tmp_path / "mlm_adapter.safetensors", {"lora_rank": 2, "lora_alpha": 4.0})
+    with pytest.raises(RuntimeError, match="both full weights"):
+        load_weights(_copy(tiny_model), tmp_path)
+
+
+def test_full_weights_of_another_model_are_refused(tmp_path, tiny_model):
+    save_fp16_shards(tiny_model, tmp_path, {})
+    smaller = tiny_model.config.__class__(**{**tiny_model.config.to_dict(), "num_hidden_layers": 1})
+    with pytest.raises(RuntimeError, match="extra"):
+        load_weights(BertForMaskedLM(smaller), tmp_path)
+
+
+def test_nothing_under_helpers_trains():
+    """helpers only loads models: no optimizer, no backward pass (training lives in training/)."""
+    forbidden = re.compile(r"torch\.optim|\bAdamW?\b|\bSGD\b|\.backward\(|GradScaler")
+    found = [f"{path.relative_to(HELPERS.parent)}:{i}: {line.strip()}"
+             for path in sorted(HELPERS.rglob("*.py"))
+             for i, line in enumerate(path.read_text().splitlines(), start=1) if forbidden.search(line)]
+    assert len(list(HELPERS.rglob("*.py"))) > 10
+    assert found == []
+
+
+needs_default = pytest.mark.skipif(not (ADAPTER_PATH.is_file() or full_weight_shards()), reason="no trained weights shipped yet")
 
 
 @pytest.fixture(scope="module")

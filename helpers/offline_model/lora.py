@@ -1,66 +1,27 @@
-"""Low-rank adapters (LoRA, Hu et al. 2021) for the linear layers of a BERT encoder.
+"""Merging low-rank adapters (LoRA, Hu et al. 2021) into a BERT encoder's linear layers.
 
-Training wraps each targeted ``nn.Linear`` in a ``LoRALinear``: the pretrained weight
-stays frozen and a trainable low-rank update ``scale * B @ A`` is added. The shipped
-model does not need this module at run time: the update is merged into the weight.
+Training (``python -m training.train``, outside this package) learns for each adapted
+``nn.Linear`` two factors ``A`` (rank x in) and ``B`` (out x rank); loading adds
+``scale * B @ A`` to the frozen weight once, so the shipped model is a plain BERT.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
-
-# Every linear layer of a BERT block: attention projections, attention output, FFN.
-TARGETS = (
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "intermediate.dense",
-    "output.dense",
-)
-
-
-class LoRALinear(nn.Module):
-    """A frozen ``nn.Linear`` plus a trainable rank-``rank`` update."""
-
-    def __init__(self, base: nn.Linear, rank: int, alpha: float):
-        super().__init__()
-        self.base = base
-        self.base.weight.requires_grad_(False)
-        if self.base.bias is not None:
-            self.base.bias.requires_grad_(False)
-        self.scale = alpha / rank
-        self.lora_a = nn.Parameter(torch.empty(rank, base.in_features))
-        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank))
-        nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.lora_a.T @ self.lora_b.T) * self.scale
-
-
-def lora_module_names(num_layers: int) -> list[str]:
-    """Return the dotted names (inside ``BertModel``) of every adapted linear layer."""
-    return [f"encoder.layer.{i}.{t}" for i in range(num_layers) for t in TARGETS]
-
-
-def add_lora(encoder: nn.Module, rank: int, alpha: float) -> list[str]:
-    """Wrap every targeted linear layer of a ``BertModel`` in place; return their names."""
-    names = lora_module_names(len(encoder.encoder.layer))
-    for name in names:
-        parent_name, child = name.rsplit(".", 1)
-        parent = encoder.get_submodule(parent_name)
-        setattr(parent, child, LoRALinear(getattr(parent, child), rank, alpha))
-    return names
 
 
 @torch.no_grad()
 def merge_lora(encoder: nn.Module, factors: dict[str, torch.Tensor], scale: float) -> None:
-    """Add ``scale * B @ A`` from ``factors`` (keys ``<name>.lora_a/.lora_b``) into the weights."""
+    """Add ``scale * B @ A`` from ``factors`` (keys ``<name>.lora_a/.lora_b``) into the weights.
+
+    ``<name>`` is the dotted name of an ``nn.Linear`` inside ``encoder``; ``lora_a`` has
+    shape (rank, in_features) and ``lora_b`` (out_features, rank).
+    """
     names = {k.rsplit(".", 1)[0] for k in factors}
     for name in sorted(names):
+        if f"{name}.lora_a" not in factors or f"{name}.lora_b" not in factors:
+            raise ValueError(f"adapter factors for {name} are incomplete: need both {name}.lora_a and {name}.lora_b")
         linear = encoder.get_submodule(name)
         a = factors[f"{name}.lora_a"].float()
         b = factors[f"{name}.lora_b"].float()
