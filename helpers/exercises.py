@@ -272,6 +272,46 @@ def _steadiest_verbalizer(scorer, templates, verbalizers, texts, labels) -> str:
     return min(spreads, key=spreads.get)
 
 
+# ----------------------------------------------------------------------------- notebook 5
+
+PRECISION_TARGET = 0.6
+SPAN_ALONE = "{span} is a {mask}."
+
+
+def _first_threshold(answer: Any, expected: Any) -> str | None:
+    """(threshold, recall) within a small tolerance, or the text "none" when no threshold qualifies."""
+    if expected == "none":
+        return None if isinstance(answer, str) and _normal(answer) == "none" else ""
+    return close(rel=1e-3, abs_=0.005)(answer, expected)
+
+
+@exercise("05.1", needs=("ner", "sentences", "gold", "grid"), compare=_first_threshold,
+          hint=f"score the spans once (ner.score_spans), decode them at each threshold of the grid in order, and "
+               f"stop at the first whose micro precision is above {PRECISION_TARGET}; answer (threshold, recall), or "
+               "\"none\" if no threshold gets there.")
+def _first_precise_threshold(ner, sentences, gold, grid) -> tuple[float, float] | str:
+    from .ner import bio_from_entities, decode_spans, entity_prf
+
+    sentences, gold = list(sentences), list(gold)
+    scored = ner.score_spans(sentences)
+    for threshold in grid:
+        tags = [bio_from_entities(len(t), decode_spans(s, threshold, ner.prefer_longer)) for t, s in zip(sentences, scored)]
+        micro = entity_prf(gold, tags)["micro"]
+        if micro["precision"] > PRECISION_TARGET:
+            return float(threshold), float(micro["recall"])
+    return "none"
+
+
+@exercise("05.2", needs=("scorer", "spans", "label_words"), compare=close(rel=0, abs_=0.005),
+          hint=f"run typing_accuracy(scorer, spans, your_words, {SPAN_ALONE!r}) and read the ORG entry of its "
+               "recall (report.recall[report.labels.index('ORG')]); a number between 0 and 1.")
+def _org_recall(scorer, spans, label_words) -> float:
+    from .ner import typing_accuracy
+
+    report = typing_accuracy(scorer, list(spans), label_words, SPAN_ALONE)
+    return float(report.recall[report.labels.index("ORG")])
+
+
 # ----------------------------------------------------------------------------- notebook 6
 
 @exercise("06.1", needs=(), compare=close(rel=1e-3, abs_=1e-3),

@@ -151,3 +151,50 @@ def test_the_steadiest_verbalizer_over_templates(scorer):
     context = dict(scorer=scorer, templates=templates, verbalizers=verbalizers, texts=SENTENCES, labels=LABELS)
     assert evaluate("04.3", "steady", **context).right
     assert not evaluate("04.3", "shaky", **context).right
+
+
+NER_TYPES = {"PER": ["person"], "LOC": ["city", "place"], "ORG": ["film", "movie"]}
+NER_TOKENS = [["John", "went", "to", "Paris", "."], ["I", "liked", "the", "film", "in", "Paris", "."],
+              ["John", "hated", "the", "city", "."]]
+
+
+def test_the_first_threshold_with_enough_precision_or_none(scorer):
+    from helpers.ner import ZeroShotNER, entity_prf
+
+    ner = ZeroShotNER(scorer, NER_TYPES, none_words=None)
+    ner.threshold = 0.01
+    gold = ner.predict(NER_TOKENS)  # gold that agrees with the model at a low threshold...
+    assert gold[1][0] == "O"
+    gold[1][0] = "B-PER"  # ...plus an entity it misses, so recall is below 1
+    grid = [0.01, 0.5, 1e6]
+
+    def by_predict(threshold):  # another road than the module's: predict() with the threshold set
+        ner.threshold = threshold
+        return entity_prf(gold, ner.predict(NER_TOKENS))["micro"]
+
+    first = next(th for th in grid if by_predict(th)["precision"] > 0.6)
+    recall = by_predict(first)["recall"]
+    context = dict(ner=ner, sentences=NER_TOKENS, gold=gold)
+    assert 0 < recall < 1
+    assert evaluate("05.1", (first, recall), grid=grid, **context).right
+    assert not evaluate("05.1", (first, recall + 0.2), grid=grid, **context).right
+    assert evaluate("05.1", "None ", grid=[1e6], **context).right  # "none": no threshold gets there
+    assert not evaluate("05.1", (1e6, 0.0), grid=[1e6], **context).right
+
+
+def test_org_recall_of_ones_own_label_words(scorer):
+    from helpers.data import TaggedSentence
+    from helpers.ner import gold_spans
+
+    sentences = [TaggedSentence(["John", "went", "to", "Paris", "."], ["B-PER", "O", "O", "B-LOC", "O"]),
+                 TaggedSentence(["The", "film", "visit", "Paris", "."], ["O", "B-ORG", "O", "B-LOC", "O"]),
+                 TaggedSentence(["John", "liked", "the", "movie", "."], ["B-PER", "O", "O", "B-ORG", "O"])]
+    spans = gold_spans(sentences)
+    words = {"PER": ["person"], "LOC": ["city", "place"], "ORG": ["film"]}
+    verbalizer = Verbalizer(words, aggregate="sum_prob")
+    probs = scorer.classify([{"span": g.span} for g in spans], Template("{span} is a {mask}."), verbalizer)
+    org = [i for i, g in enumerate(spans) if g.type == "ORG"]
+    recall = float(np.mean([verbalizer.labels[int(probs[i].argmax())] == "ORG" for i in org]))
+    context = dict(scorer=scorer, spans=spans, label_words=words)
+    assert evaluate("05.2", recall, **context).right
+    assert not evaluate("05.2", 1.0 - recall if recall != 0.5 else 0.9, **context).right
