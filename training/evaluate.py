@@ -20,13 +20,12 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from helpers.data import LabelledTexts, load_conll2003, load_imdb, load_sst2
 from helpers.evaluation import evaluate_classifier
 from helpers.models import load_mlm
-from helpers.ner import entities_from_bio
+from helpers.ner import gold_spans, typing_accuracy
 from helpers.offline_model import ADAPTER_NAME, WEIGHTS_DIR, full_weight_shards, load_offline_mlm, weights_metadata
 from helpers.scorer import MaskScorer
 from helpers.template import EncodedPrompt, Template
@@ -126,12 +125,6 @@ def masked_token_scores(scorer: MaskScorer, texts: list[str], max_length: int, s
     return {"accuracy": hits / blanks, "copy_rate": copies / blanks}
 
 
-def gold_spans(sentences, types: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(sentence, span, type) for every gold entity of the given types."""
-    return [(" ".join(s.tokens), " ".join(s.tokens[start:end]), kind)
-            for s in sentences for start, end, kind in entities_from_bio(s.tags) if kind in types]
-
-
 def classifier_accuracy(scorer: MaskScorer, data: LabelledTexts, template: Template, verbalizer: Verbalizer) -> float:
     """Accuracy of the prompt on ``data`` (classes matched by name, ``helpers.evaluation``)."""
     return evaluate_classifier(scorer, data, template, verbalizer)[0].accuracy
@@ -140,10 +133,7 @@ def classifier_accuracy(scorer: MaskScorer, data: LabelledTexts, template: Templ
 def span_typing_accuracy(scorer: MaskScorer, split: str, words: dict[str, list[str]]) -> float:
     """Accuracy of typing gold spans of ``words``' types with the NER template."""
     spans = gold_spans(load_conll2003(split), tuple(words))
-    types = tuple(words)
-    data = LabelledTexts([{"sentence": s, "span": e} for s, e, _ in spans],
-                         np.array([types.index(t) for _, _, t in spans]), types)
-    return classifier_accuracy(scorer, data, Template(NER_TEMPLATE), Verbalizer(words, aggregate="sum_prob"))
+    return typing_accuracy(scorer, spans, words, NER_TEMPLATE, aggregate="sum_prob").accuracy
 
 
 def cloze_results(scorer: MaskScorer) -> list[tuple[str, list[str], bool]]:
