@@ -40,7 +40,7 @@ def small_notebook():
         new_code_cell(long_code),
         new_markdown_cell("## Summary\n- done\n\n## Exercises\n1. Do it."),
         new_code_cell("answer = None", outputs=[new_output("stream", name="stdout", text="stored\n")]),
-        solution(new_markdown_cell("**Solution 1**")),
+        new_markdown_cell("**Solution 1**"),
         solution(new_code_cell("answer = 1", outputs=[new_output("stream", name="stdout", text="right\n")])),
     ]
     return new_notebook(cells=cells)

@@ -72,6 +72,14 @@ def is_solution(cell) -> bool:
     return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+SOLUTION_LABEL = re.compile(r"\s*\*\*Solution\b[^*\n]*\*\*\s*")
+
+
+def is_solution_label(cell) -> bool:
+    """A visible markdown cell that only announces a solution ("**Solution 2**")."""
+    return cell.get("cell_type") == "markdown" and bool(SOLUTION_LABEL.fullmatch(cell.get("source", "")))
+
+
 def _hidden_untagged(nb) -> list[int]:
     """Cells whose source is hidden but that are not tagged as solutions."""
     return [i for i, c in enumerate(nb.cells) if not is_solution(c)
@@ -138,7 +146,7 @@ def slide_types(nb) -> list[str]:
     """
     types, filled = [], 0
     for i, cell in enumerate(nb.cells):
-        if is_solution(cell):
+        if is_solution(cell) or is_solution_label(cell):
             types.append("skip")
             continue
         lines = _cell_lines(cell)
@@ -284,7 +292,7 @@ def cmd_run(folder: Path, out: Path, assignments: Sequence[str], only: Sequence[
 # ----------------------------------------------------------------------------- student copies
 
 def student_copy(nb, name: str = "notebook"):
-    """``nb`` without its solution cells, with the exercise section's outputs cleared."""
+    """``nb`` without its solution cells (and "**Solution k**" labels), with the exercise section's outputs cleared."""
     hidden = _hidden_untagged(nb)
     if hidden:
         raise ClassroomError(
@@ -294,7 +302,7 @@ def student_copy(nb, name: str = "notebook"):
     exercises = set(_exercise_cells(nb))
     kept = []
     for i, cell in enumerate(nb.cells):
-        if is_solution(cell):
+        if is_solution(cell) or is_solution_label(cell):
             continue
         if i in exercises and cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -501,7 +509,7 @@ def cmd_slides(folder: Path, out: Path, views: bool = True) -> list[Path]:
                                  f"run `python tools/classroom.py tag --notebooks {folder}` first")
         rendered = render_views(nb, chapter.path, out / "views") if views else {}
         deck = for_html(nb, rendered)
-        deck.cells = [c for c in deck.cells if not is_solution(c)]
+        deck.cells = [c for c in deck.cells if not (is_solution(c) or is_solution_label(c))]
         body, _ = exporter.from_notebook_node(deck, resources={
             "metadata": {"name": chapter.title}, "classroom": urls})
         (out / chapter.deck).write_text(body, encoding="utf-8")
