@@ -1,0 +1,333 @@
+"""Self-checks for the notebooks' exercises: right, or not yet with a hint, never the answer.
+
+In a notebook::
+
+    answer = None                      # the learner replaces None with their answer
+    check("01.2", answer, scorer=scorer)
+
+The expected value is computed when the check runs, from the model the notebook uses (passed
+as ``scorer=...`` and, where the exercise is about the notebook's own objects, those objects
+too), and compared with a tolerance. So a retrained model, or ``bert-base-uncased`` in the
+parameters cell, changes what is right without breaking the check; and since nothing is
+stored, the notebook holds no answer to read off. An exercise is registered in
+``EXERCISES`` by ``@exercise(...)`` on the function that computes its expected value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["EXERCISES", "Exercise", "Verdict", "check", "evaluate", "exercise"]
+
+_ID = re.compile(r"^\d\d\.\d+$")
+
+
+# ----------------------------------------------------------------------------- comparing answers
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (Real, np.number)) and not isinstance(x, (bool, np.bool_))
+
+
+def close(rel: float = 0.02, abs_: float = 1e-3) -> Callable[[Any, Any], str | None]:
+    """Numbers (or equally long tuples of numbers) within ``rel`` relative or ``abs_`` absolute tolerance.
+
+    A comparator returns None when the answer is right, else a short reason that never
+    contains the expected value.
+    """
+    def compare(answer: Any, expected: Any) -> str | None:
+        if _is_number(expected):
+            if not _is_number(answer):
+                return f"the answer is one number; got {type(answer).__name__}"
+            return None if math.isclose(float(answer), float(expected), rel_tol=rel, abs_tol=abs_) else ""
+        if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence | np.ndarray) \
+                or len(answer) != len(expected) or not all(_is_number(a) for a in answer):
+            return f"the answer is {len(expected)} numbers in a tuple, in the order the exercise asks"
+        ok = all(math.isclose(float(a), float(e), rel_tol=rel, abs_tol=abs_) for a, e in zip(answer, expected))
+        return None if ok else ""
+    return compare
+
+
+def _normal(text: str) -> str:
+    return " ".join(str(text).lower().split())
+
+
+def same_text(answer: Any, expected: Any) -> str | None:
+    """The same text, ignoring case and runs of spaces."""
+    if not isinstance(answer, str):
+        return f"the answer is a text (a str), copied from the exercise; got {type(answer).__name__}"
+    return None if _normal(answer) == _normal(expected) else ""
+
+
+# ----------------------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class Exercise:
+    """One checkable exercise: how to compute the expected value, how to compare, and a hint."""
+
+    exercise_id: str
+    expected: Callable[..., Any]  # (**context) -> expected value
+    compare: Callable[[Any, Any], str | None]
+    hint: str
+    needs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a check: ``status`` is "right", "not yet" or "not answered"."""
+
+    exercise_id: str
+    status: str
+    message: str
+
+    @property
+    def right(self) -> bool:
+        return self.status == "right"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(exercise_id: str, *, hint: str, needs: Sequence[str] = ("scorer",),
+             compare: Callable[[Any, Any], str | None] | None = None) -> Callable:
+    """Register the decorated function as the expected value of ``exercise_id`` ("NN.k")."""
+    if not _ID.match(exercise_id):
+        raise ValueError(f"exercise ids look like '04.2' (notebook number, dot, exercise number); got {exercise_id!r}")
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        if exercise_id in EXERCISES:
+            raise ValueError(f"exercise {exercise_id} is registered twice")
+        EXERCISES[exercise_id] = Exercise(exercise_id, function, compare or close(), hint, tuple(needs))
+        return function
+    return register
+
+
+def evaluate(exercise_id: str, answer: Any, **context: Any) -> Verdict:
+    """Compare ``answer`` with the expected value of ``exercise_id``, computed now from ``context``."""
+    if exercise_id not in EXERCISES:
+        same_notebook = sorted(k for k in EXERCISES if k.split(".")[0] == str(exercise_id).split(".")[0])
+        raise ValueError(f"no exercise {exercise_id!r}; the checks are "
+                         f"{', '.join(same_notebook or sorted(EXERCISES))}")
+    entry = EXERCISES[exercise_id]
+    missing = [name for name in entry.needs if name not in context]
+    if missing:
+        call = ", ".join(f"{name}={name}" for name in entry.needs)
+        raise TypeError(f"check({exercise_id!r}, ...) computes its answer from {', '.join(entry.needs)}: "
+                        f"call check({exercise_id!r}, answer, {call}) with the notebook's own objects")
+    if answer is None or answer is Ellipsis:
+        return Verdict(exercise_id, "not answered",
+                       f"{exercise_id}: not answered yet. Put your answer in `answer` and run the cell again.")
+    reason = entry.compare(answer, entry.expected(**{name: context[name] for name in entry.needs}))
+    if reason is None:
+        return Verdict(exercise_id, "right", f"{exercise_id}: right. Well done.")
+    because = f" ({reason})" if reason else ""
+    return Verdict(exercise_id, "not yet", f"{exercise_id}: not yet{because}. Hint: {entry.hint}")
+
+
+def check(exercise_id: str, answer: Any, **context: Any) -> None:
+    """Print whether ``answer`` is right (never the expected value).
+
+    ``answer=None`` (or ``...``) prints "not answered yet". ``context`` passes what the
+    expected value is computed from, e.g. ``scorer=scorer``; the error for a missing one says
+    which. Returns nothing, so a notebook shows the message once; ``evaluate`` returns the
+    ``Verdict``.
+    """
+    print(evaluate(exercise_id, answer, **context).message)
+
+
+# ----------------------------------------------------------------------------- shared computations
+
+def _mask_distribution(scorer, sentence: str) -> torch.Tensor:
+    """The model's probabilities over the vocabulary at the single [MASK] of ``sentence``, shape (vocab,)."""
+    model, tokenizer = scorer.model, scorer.tokenizer
+    # the exercises write BERT's "[MASK]"; RoBERTa-style tokenizers call it "<mask>"
+    encoded = tokenizer(sentence.replace("[MASK]", tokenizer.mask_token), return_tensors="pt").to(model.device)
+    where = (encoded["input_ids"][0] == tokenizer.mask_token_id).nonzero()
+    if len(where) != 1:
+        raise ValueError(f"the sentence needs exactly one {tokenizer.mask_token}; got {sentence!r}")
+    with torch.inference_mode():
+        logits = model(**encoded).logits[0, where.item()]
+    return logits.float().softmax(-1).cpu()
+
+
+def _margins(scorer, template, texts: Sequence[str], positive: str = "great", negative: str = "terrible") -> np.ndarray:
+    """log P(positive word) - log P(negative word) at the template's blank, per text, shape (n,)."""
+    ids = scorer.tokenizer.convert_tokens_to_ids([positive, negative])
+    prompts = [template.fill(t, scorer.tokenizer.mask_token) for t in texts]
+    logprobs = scorer.label_logprobs(prompts, ids)
+    return logprobs[:, 0] - logprobs[:, 1]
+
+
+# ----------------------------------------------------------------------------- notebook 1
+
+WORD_PIECE_SENTENCE = "the capital of france is [MASK]."
+LEAST_SURE = ["the [MASK] barked at the mailman.", "i had a [MASK] day.", "water boils at one hundred [MASK]."]
+
+
+@exercise("01.1", hint="apply softmax to the logits at the [MASK] position of "
+          f"'{WORD_PIECE_SENTENCE}' and add up the probabilities of every vocabulary entry that starts with '##'.")
+def _word_piece_share(scorer) -> float:
+    pieces = [i for token, i in scorer.tokenizer.get_vocab().items() if token.startswith("##")]
+    return float(_mask_distribution(scorer, WORD_PIECE_SENTENCE)[pieces].sum())
+
+
+@exercise("01.2", compare=same_text,
+          hint="add up the five largest probabilities at each blank (scorer.top_k(sentence, k=5)); the least sure "
+               "blank has the smallest sum. Answer with the sentence itself.")
+def _least_sure(scorer) -> str:
+    masses = [float(_mask_distribution(scorer, s).topk(5).values.sum()) for s in LEAST_SURE]
+    return LEAST_SURE[int(np.argmin(masses))]
+
+
+# ----------------------------------------------------------------------------- notebook 2
+
+@exercise("02.1", needs=("scorer", "template"), compare=close(rel=0, abs_=0.01),
+          hint="fill your template with each of the 40 written reviews, compare log P(great) with log P(terrible) at "
+               "the blank, and count how often the larger one matches the label.")
+def _template_accuracy(scorer, template) -> float:
+    from .examples import written_reviews
+
+    reviews = written_reviews()
+    return float(((_margins(scorer, template, reviews.texts) > 0) == reviews.labels).mean())
+
+
+@exercise("02.2", needs=("scorer", "templates"), compare=same_text,
+          hint="for each review take the largest minus the smallest margin over the templates; answer with the text "
+               "of the review where that spread is largest.")
+def _most_disputed_review(scorer, templates) -> str:
+    from .examples import written_reviews
+
+    reviews = written_reviews()
+    table = np.stack([_margins(scorer, t, reviews.texts) for t in dict(templates).values()])
+    return reviews.texts[int((table.max(axis=0) - table.min(axis=0)).argmax())]
+
+
+# ----------------------------------------------------------------------------- notebook 3
+
+PET_TEMPLATE = "{text} All in all, it was {mask}."
+
+
+def _accuracy(probs: np.ndarray, labels: Sequence[int]) -> float:
+    return float((probs.argmax(axis=1) == np.asarray(labels)).mean())
+
+
+@exercise("03.1", needs=("scorer", "verbalizer", "texts", "labels"), compare=close(rel=0, abs_=0.01),
+          hint=f"classify the sentences with Template({PET_TEMPLATE!r}) and your verbalizer, once as is and once with "
+               "calibrate=True; answer (accuracy without, accuracy with), each between 0 and 1.")
+def _pet_accuracies(scorer, verbalizer, texts, labels) -> tuple[float, float]:
+    from .template import Template
+
+    template = Template(PET_TEMPLATE)
+    return tuple(_accuracy(scorer.classify(list(texts), template, verbalizer, calibrate=c), labels) for c in (None, True))
+
+
+@exercise("03.2", needs=("scorer", "template", "verbalizer", "texts"), compare=same_text,
+          hint="compare P(positive) before and after calibrate=True for each sentence; the answer is the sentence "
+               "whose probability changes most, copied as it is written.")
+def _moves_most(scorer, template, verbalizer, texts) -> str:
+    texts = list(texts)
+    before = scorer.classify(texts, template, verbalizer)
+    after = scorer.classify(texts, template, verbalizer, calibrate=True)
+    return texts[int(np.abs(after - before).max(axis=1).argmax())]
+
+
+# ----------------------------------------------------------------------------- notebook 4
+
+@exercise("04.1", needs=("scorer", "template", "verbalizer", "texts", "labels"), compare=close(rel=0, abs_=0.005),
+          hint="classify the SST-2 sentences with your template and the verbalizer, take argmax per row and compare "
+               "with the labels; the answer is the share right, between 0 and 1.")
+def _own_template_accuracy(scorer, template, verbalizer, texts, labels) -> float:
+    return _accuracy(scorer.classify(list(texts), template, verbalizer), labels)
+
+
+@exercise("04.3", needs=("scorer", "templates", "verbalizers", "texts", "labels"), compare=same_text,
+          hint="for each verbalizer take its accuracies over the templates (a column of the grid) and compute max - "
+               "min; answer with the name of the verbalizer whose spread is smallest.")
+def _steadiest_verbalizer(scorer, templates, verbalizers, texts, labels) -> str:
+    from .verbalizer import Verbalizer
+
+    texts, bound = list(texts), {name: v.bind(scorer.tokenizer) for name, v in dict(verbalizers).items()}
+    words = sorted({w for b in bound.values() for w in b.words})
+    if len(words) < 2:
+        raise ValueError("the verbalizers need at least two label words between them")
+    # one pass per template scores every word once; each verbalizer then reads its own columns
+    every = Verbalizer({"first": words[:-1], "last": words[-1:]}).bind(scorer.tokenizer)
+    accuracies = {name: [] for name in bound}
+    for template in dict(templates).values():
+        word_lp = scorer.word_logprobs(texts, template, every)
+        for name, b in bound.items():
+            probs = b.class_probs(word_lp[:, [every.words.index(w) for w in b.words]])
+            accuracies[name].append(_accuracy(probs, labels))
+    spreads = {name: max(a) - min(a) for name, a in accuracies.items()}
+    return min(spreads, key=spreads.get)
+
+
+# ----------------------------------------------------------------------------- notebook 5
+
+PRECISION_TARGET = 0.6
+SPAN_ALONE = "{span} is a {mask}."
+
+
+def _first_threshold(answer: Any, expected: Any) -> str | None:
+    """(threshold, recall) within a small tolerance, or the text "none" when no threshold qualifies."""
+    if expected == "none":
+        return None if isinstance(answer, str) and _normal(answer) == "none" else ""
+    return close(rel=1e-3, abs_=0.005)(answer, expected)
+
+
+@exercise("05.1", needs=("ner", "sentences", "gold", "grid"), compare=_first_threshold,
+          hint=f"score the spans once (ner.score_spans), decode them at each threshold of the grid in order, and "
+               f"stop at the first whose micro precision is above {PRECISION_TARGET}; answer (threshold, recall), or "
+               "\"none\" if no threshold gets there.")
+def _first_precise_threshold(ner, sentences, gold, grid) -> tuple[float, float] | str:
+    from .ner import bio_from_entities, decode_spans, entity_prf
+
+    sentences, gold = list(sentences), list(gold)
+    scored = ner.score_spans(sentences)
+    for threshold in grid:
+        tags = [bio_from_entities(len(t), decode_spans(s, threshold, ner.prefer_longer)) for t, s in zip(sentences, scored)]
+        micro = entity_prf(gold, tags)["micro"]
+        if micro["precision"] > PRECISION_TARGET:
+            return float(threshold), float(micro["recall"])
+    return "none"
+
+
+@exercise("05.2", needs=("scorer", "spans", "label_words"), compare=close(rel=0, abs_=0.005),
+          hint=f"run typing_accuracy(scorer, spans, your_words, {SPAN_ALONE!r}) and read the ORG entry of its "
+               "recall (report.recall[report.labels.index('ORG')]); a number between 0 and 1.")
+def _org_recall(scorer, spans, label_words) -> float:
+    from .ner import typing_accuracy
+
+    report = typing_accuracy(scorer, list(spans), label_words, SPAN_ALONE)
+    return float(report.recall[report.labels.index("ORG")])
+
+
+# ----------------------------------------------------------------------------- notebook 6
+
+@exercise("06.1", needs=(), compare=close(rel=1e-3, abs_=1e-3),
+          hint="feed CrossEntropyLoss rows of three probabilities as if they were logits; the loss is smallest when "
+               "the gold class has probability 1 and the others 0, largest the other way round. Answer "
+               "(smallest, largest).")
+def _double_softmax_range() -> tuple[float, float]:
+    loss = torch.nn.CrossEntropyLoss()
+    gold = torch.tensor([0])
+    return (loss(torch.tensor([[1.0, 0.0, 0.0]]), gold).item(), loss(torch.tensor([[0.0, 1.0, 1.0]]), gold).item())
+
+
+@exercise("06.3", needs=("scorer", "verbalizer", "texts", "labels"), compare=close(rel=0, abs_=0.005),
+          hint=f"classify the validation sentences with Template({PET_TEMPLATE!r}) on the fine-tuned model (pass its "
+               "MaskScorer as scorer=) and the same verbalizer; the answer is the share right, between 0 and 1.")
+def _paraphrase_accuracy(scorer, verbalizer, texts, labels) -> float:
+    from .template import Template
+
+    return _accuracy(scorer.classify(list(texts), Template(PET_TEMPLATE), verbalizer), labels)
