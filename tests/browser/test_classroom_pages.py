@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chromium import RequestLog, launch, require_chromium
+from chromium import RequestLog, jupyterlab, launch, require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -105,45 +105,11 @@ def test_a_site_page_shows_its_figures_and_draws_the_attention_view(built):
 @pytest.fixture(scope="module")
 def lab_with_first_notebook(tmp_path_factory):
     """JupyterLab on a free loopback port serving a copy of notebook 1; yields the notebook's URL."""
-    import os
-    import secrets
-    import socket
-    import subprocess
-    import time
-    import urllib.request
-
     require_chromium()
     root = tmp_path_factory.mktemp("rise")
     shutil.copy(FIRST, root)
-    news = root / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(16)
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"))
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"JupyterLab exited:\n{(root / 'server.log').read_text()[-3000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not answer within 60 s")
-        yield f"http://127.0.0.1:{port}/lab/tree/{FIRST.name}?token={token}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with jupyterlab(root) as (base, token):
+        yield f"{base}/lab/tree/{FIRST.name}?token={token}"
 
 
 def test_rise_presents_the_notebook_as_live_slides_in_jupyterlab(lab_with_first_notebook):
