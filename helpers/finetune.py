@@ -68,7 +68,14 @@ def _check_examples(texts, labels, n_classes: int | None, class_names: Sequence[
     return texts, labels, n_classes
 
 
-def _check_hyper(epochs: int, lr: float, batch_size: int, warmup: float, weight_decay: float) -> None:
+def _hyper(defaults: dict, epochs: int | None, lr: float | None, batch_size: int | None, warmup: float | None,
+           weight_decay: float | None) -> tuple[int, float, int, float, float]:
+    """The hyper-parameters with ``None`` taken from ``defaults``, each checked."""
+    epochs = defaults["epochs"] if epochs is None else epochs
+    lr = defaults["lr"] if lr is None else lr
+    batch_size = defaults["batch_size"] if batch_size is None else batch_size
+    warmup = defaults["warmup"] if warmup is None else warmup
+    weight_decay = defaults["weight_decay"] if weight_decay is None else weight_decay
     if not (isinstance(epochs, int) and epochs >= 1):
         raise ValueError(f"epochs must be a positive int, not {epochs!r}")
     if not lr > 0:
@@ -79,6 +86,7 @@ def _check_hyper(epochs: int, lr: float, batch_size: int, warmup: float, weight_
         raise ValueError(f"warmup is a share of the training steps, from 0 to below 1, not {warmup!r}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, not {weight_decay!r}")
+    return epochs, lr, batch_size, warmup, weight_decay
 
 
 # ---- shared training machinery ----------------------------------------------------------
@@ -219,13 +227,7 @@ def prompt_finetune(
     """
     bound = bind(verbalizer, tokenizer)
     texts, labels, _ = _check_examples(texts, labels, len(bound.labels), bound.labels)
-    defaults = PROMPT_DEFAULTS
-    epochs = defaults["epochs"] if epochs is None else epochs
-    lr = defaults["lr"] if lr is None else lr
-    batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    warmup = defaults["warmup"] if warmup is None else warmup
-    weight_decay = defaults["weight_decay"] if weight_decay is None else weight_decay
-    _check_hyper(epochs, lr, batch_size, warmup, weight_decay)
+    epochs, lr, batch_size, warmup, weight_decay = _hyper(PROMPT_DEFAULTS, epochs, lr, batch_size, warmup, weight_decay)
     target = resolve_device(device)
     limit = min(max_length, tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
 
@@ -353,13 +355,7 @@ def head_finetune(
     "Fine-Tuning BERT for Sequence-Level and Token-Level Applications".
     """
     texts, labels, n_classes = _check_examples(texts, labels, n_classes, mappings=False)
-    defaults = HEAD_DEFAULTS
-    epochs = defaults["epochs"] if epochs is None else epochs
-    lr = defaults["lr"] if lr is None else lr
-    batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    warmup = defaults["warmup"] if warmup is None else warmup
-    weight_decay = defaults["weight_decay"] if weight_decay is None else weight_decay
-    _check_hyper(epochs, lr, batch_size, warmup, weight_decay)
+    epochs, lr, batch_size, warmup, weight_decay = _hyper(HEAD_DEFAULTS, epochs, lr, batch_size, warmup, weight_decay)
     target = resolve_device(device)
     encoder, _ = _encoder_and_head(model)
     limit = min(max_length, tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
