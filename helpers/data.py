@@ -17,8 +17,8 @@ raises ``DataNotFoundError`` saying how to get it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
-import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,7 +251,11 @@ def clean_review(text: str) -> str:
 def load_imdb(split: str = "test", n: int | None = None, seed: int = 0) -> LabelledTexts:
     """Load IMDB reviews, cleaned; with ``n``, a seeded sample balanced between the two classes.
 
-    The sample is drawn by position in the file, so it depends on the file's row order.
+    The sample depends only on the reviews' texts and ``seed``, never on the file's row order:
+    each class's reviews are ranked by a seeded hash of their text, the first ``n // 2`` negatives
+    and ``n - n // 2`` positives are kept, and the sample comes in hash order (classes mixed).
+    So the ``../shared/data`` copy and a download from the hub (which stores the rows in another
+    order) give the same sample.
     """
     name = _split(split, "imdb")
     raw = read_imdb(_find("imdb", name))
@@ -260,11 +264,15 @@ def load_imdb(split: str = "test", n: int | None = None, seed: int = 0) -> Label
     if n is not None:
         if n > len(texts):
             raise ValueError(f"n={n} is more than the {len(texts)} reviews in the {name} split")
-        rng = random.Random(seed)
-        by_class = [[i for i in index if labels[i] == c] for c in (0, 1)]
-        index = rng.sample(by_class[0], n // 2) + rng.sample(by_class[1], n - n // 2)
-        rng.shuffle(index)
+        rank = {i: (_seeded_hash(texts[i], seed), i) for i in index}
+        by_class = [sorted((i for i in index if labels[i] == c), key=rank.get) for c in (0, 1)]
+        index = sorted(by_class[0][: n // 2] + by_class[1][: n - n // 2], key=rank.get)
     return LabelledTexts([texts[i] for i in index], np.asarray([labels[i] for i in index], dtype=int))
+
+
+def _seeded_hash(text: str, seed: int) -> bytes:
+    """A sort key for ``text`` that changes with ``seed`` and with nothing else."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8, key=str(seed).encode()).digest()
 
 
 CONLL_TYPES = ("PER", "LOC", "ORG", "MISC")

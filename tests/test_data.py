@@ -65,6 +65,24 @@ def test_imdb_sample_is_balanced_seeded_and_clean():
     assert not any("<br" in t for t in a.texts)
 
 
+def test_imdb_sample_does_not_depend_on_the_files_row_order(tmp_path, monkeypatch):
+    # The hub stores IMDB in another order than ../shared/data: the same seed must give the
+    # same reviews, in the same order, from either copy.
+    rows = [(i % 2, f"review number {i} is {'good' if i % 2 else 'bad'}") for i in range(40)]
+    samples = []
+    for name, order in [("a", rows), ("b", rows[::-1]), ("c", rows[1::2] + rows[::2])]:
+        write(tmp_path / name / "imdb" / "test.csv",
+              "label,rating,id,text\n" + "".join(f"{y},5,{k},{t}\n" for k, (y, t) in enumerate(order)))
+        monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path / name))
+        samples.append(load_imdb("test", n=10, seed=3))
+    assert samples[0] == samples[1] == samples[2]
+    assert np.bincount(samples[0].labels).tolist() == [5, 5]
+    monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path / "a"))
+    assert load_imdb("test", n=10, seed=4).texts != samples[0].texts
+    in_file_order = [t for _, t in rows if t in samples[0].texts]
+    assert samples[0].texts != in_file_order  # classes mixed, not the file's order
+
+
 @needs_shared
 def test_conll2003_test_split_counts():
     sentences = load_conll2003("test")
