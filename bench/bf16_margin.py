@@ -19,7 +19,7 @@ import numpy as np
 
 from helpers import MaskScorer, load_mlm, load_sst2
 from helpers.precision import CHECK_MARGIN
-from scoring import TEMPLATE, VERBALIZER
+from workload import TEMPLATE, VERBALIZER
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2
-from scoring import TEMPLATE, VERBALIZER, cut_reviews
+from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 
 class SwappedEncoder(MaskScorer):

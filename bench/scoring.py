@@ -41,11 +41,11 @@ import psutil
 import torch
 from transformers import pipeline
 
-from helpers import MaskScorer, Template, Verbalizer, load_imdb, load_mlm, load_sst2
+from helpers import MaskScorer, load_imdb, load_mlm, load_sst2
 from helpers.precision import CHECK_MARGIN, classify_checked, cpu_bf16_support, estimated_cpu_peak
+from throughput import useful_flops
+from workload import TEMPLATE, VERBALIZER, cut_reviews
 
-TEMPLATE = Template("{text} It was {mask}.")
-VERBALIZER = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
 AGREEMENT_BAR = 0.995
 PARTS = ("tokenise", "encoder", "head", "softmax+sort", "python")
 
@@ -80,17 +80,6 @@ class PeakMemory:
             self.running = False
             self.thread.join()
             self.mb = (self.peak - self.start) / 1e6
-
-
-def cut_reviews(tokenizer, texts: list[str], max_length: int) -> list[str]:
-    """Cut each text so that the filled template fits ``max_length`` tokens."""
-    fixed = len(TEMPLATE.encode(tokenizer, "", max_length).ids)
-    budget = max_length - fixed
-    out = []
-    for text in texts:
-        ids = tokenizer.encode(text, add_special_tokens=False, verbose=False)
-        out.append(text if len(ids) <= budget else tokenizer.decode(ids[:budget]))
-    return out
 
 
 class Timers:
@@ -322,8 +311,6 @@ def operator_shares(scorer: MaskScorer, texts: list[str]) -> dict[str, float]:
 def profile(model, tokenizer, scorers: dict[str, MaskScorer], workloads: dict[str, list[str]],
             word_ids: list[int]) -> None:
     """Where the time goes, per method and workload, and the share of the estimated peak."""
-    from throughput import useful_flops  # imported here: throughput imports this module
-
     print("\nprofile: seconds per part (share of the profiled run); a second, instrumented run")
     header = f"{'workload':<10}{'method':<12}" + "".join(f"{p:>16}" for p in PARTS) + f"{'total':>8}"
     print(header)

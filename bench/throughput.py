@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from transformers import BertConfig, BertForMaskedLM
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2, resolve_device
-from scoring import TEMPLATE, VERBALIZER, cut_reviews
+from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 # Dense (no sparsity) peak TFLOP/s from NVIDIA's data sheets; fp32 is the non-tensor-core
 # rate, which PyTorch uses by default (torch.backends.cuda.matmul.allow_tf32 is False).

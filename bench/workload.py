@@ -1,0 +1,24 @@
+"""What the scoring benchmarks score: one prompt, one verbalizer, and reviews cut to fit.
+
+``bench/scoring.py``, ``bench/throughput.py``, ``bench/fast_paths.py`` and
+``bench/bf16_margin.py`` all classify with "{text} It was [MASK]." and great / terrible, with
+long reviews cut once inside the text slot so that every method sees the same prompts.
+"""
+
+from __future__ import annotations
+
+from helpers import Template, Verbalizer
+
+TEMPLATE = Template("{text} It was {mask}.")
+VERBALIZER = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
+
+
+def cut_reviews(tokenizer, texts: list[str], max_length: int) -> list[str]:
+    """Cut each text so that the filled template fits ``max_length`` tokens."""
+    fixed = len(TEMPLATE.encode(tokenizer, "", max_length).ids)
+    budget = max_length - fixed
+    out = []
+    for text in texts:
+        ids = tokenizer.encode(text, add_special_tokens=False, verbose=False)
+        out.append(text if len(ids) <= budget else tokenizer.decode(ids[:budget]))
+    return out
