@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .data import DATA_FILES, DataNotFoundError, cache_dir, read_conll, read_imdb, read_sst2
+from .data_files import DATA_FILES, DataNotFoundError, cache_dir, read_conll, read_imdb, read_sst2
 
 __all__ = ["HUB_SOURCES", "HubSource", "download", "fetch_split", "main"]
 
