@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -27,13 +27,11 @@ from tqdm.auto import tqdm
 from .models import resolve_device
 from .scorer import fused_attention, pad_prompts
 from .template import Template
-from .inputs import as_texts
+from .inputs import TextInput, as_texts
 from .verbalizer import BoundVerbalizer, Verbalizer, bind
 
 __all__ = ["HeadClassifier", "PROMPT_DEFAULTS", "HEAD_DEFAULTS", "prompt_finetune", "head_finetune",
            "class_scores"]
-
-TextInput = str | Mapping[str, str]
 
 # Chosen on SST-2 validation by ``python bench/finetune.py --choose`` (see the docstrings).
 PROMPT_DEFAULTS = {"epochs": 10, "lr": 1e-5, "warmup": 0.1, "weight_decay": 0.01, "batch_size": 8}

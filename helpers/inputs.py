@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_texts"]
+__all__ = ["TextInput", "as_texts"]
+
+#: One text: a string, or the slot values of a multi-slot template.
+TextInput = str | Mapping[str, str]
 
 
 def _describe(value: Any) -> str:

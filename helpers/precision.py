@@ -20,15 +20,14 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:  # the scorer imports this module
-    from .scorer import MaskScorer, TextInput
-    from .template import Template
-    from .verbalizer import Verbalizer
+from .inputs import TextInput
+from .template import Template
+from .verbalizer import Verbalizer
 
 __all__ = ["PRECISIONS", "PrecisionWarning", "Bf16Support", "CHECK_MARGIN", "classify_checked", "cpu_flags",
            "cpu_bf16_support", "estimated_cpu_peak", "resolve_precision"]
@@ -40,6 +39,13 @@ MIN_PROBE_SPEEDUP = 1.3  # bf16 must beat fp32 by this factor in the probe to be
 # Twice the largest change bf16 made to the log-probability gap between "great" and "terrible"
 # on 500 SST-2 *training* sentences with the offline default model (0.076 nats; see README).
 CHECK_MARGIN = 0.15
+
+
+class _Classifier(Protocol):
+    """What ``classify_checked`` needs of a scorer: ``MaskScorer.classify``'s signature."""
+
+    def classify(self, texts: Sequence[TextInput], template: Template, verbalizer: Verbalizer,
+                 **kwargs: Any) -> np.ndarray: ...
 
 
 class PrecisionWarning(UserWarning):
@@ -205,7 +211,7 @@ def _cpu_ghz() -> float:
     return 2.0
 
 
-def classify_checked(fast: MaskScorer, exact: MaskScorer, texts: Sequence[TextInput], template: Template,
+def classify_checked(fast: _Classifier, exact: _Classifier, texts: Sequence[TextInput], template: Template,
                      verbalizer: Verbalizer, margin: float = CHECK_MARGIN, **classify_kwargs: Any) -> np.ndarray:
     """Class probabilities (n, n_classes) from ``fast`` (e.g. bf16), with close calls redone by ``exact``.
 

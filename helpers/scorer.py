@@ -23,7 +23,7 @@ import copy
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,12 +32,10 @@ from tqdm.auto import tqdm
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
 from .precision import PRECISIONS, resolve_precision
 from .template import EncodedPrompt, Template
-from .inputs import as_texts
+from .inputs import TextInput, as_texts
 from .verbalizer import BoundVerbalizer, Verbalizer, bind
 
 __all__ = ["MaskScorer", "TruncationWarning"]
-
-TextInput = str | Mapping[str, str]
 
 
 class TruncationWarning(UserWarning):
