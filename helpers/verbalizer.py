@@ -154,7 +154,7 @@ class Verbalizer:
             raise VerbalizerError(f"aggregate must be one of {AGGREGATES}, not {aggregate!r}")
         if multi_token == "pet":
             raise VerbalizerError(
-                "multi_token='pet' is now named for PET's two decodings: multi_token='parallel' (one pass, "
+                "multi_token='pet' is now named for the PET decoding it is: multi_token='parallel' (one pass, "
                 "the sum of the pieces' log-probabilities; what 'pet' did) or multi_token='iterative' "
                 "(PET's default: fill the most confident mask, run again)"
             )
@@ -204,7 +204,7 @@ class Verbalizer:
                         f"label word {w!r} ({label}) is split by the vocabulary into {len(pieces)} pieces "
                         f"{pieces}; one mask can only hold one piece. Use a word the vocabulary keeps "
                         "whole, or pass multi_token='parallel' or multi_token='iterative' to score all its "
-                        "pieces with several masks (PET's two decodings)."
+                        "pieces with several masks (two of PET's decodings)."
                     )
                 if piece_ids in seen:
                     other, other_label = seen[piece_ids]
