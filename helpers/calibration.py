@@ -2,7 +2,12 @@
 
 A prompt has a bias of its own: even with no content it prefers some label words. Run
 the prompt on content-free inputs, average their class probabilities ``p_cf``, and divide
-every prediction by ``p_cf`` (then renormalise): a content-free input becomes uniform.
+every prediction by ``p_cf`` (then renormalise). A content-free input whose probabilities
+equal the average ``p_cf`` becomes uniform; each single content-free input only comes close.
+
+The paper writes this as ``softmax(W p)`` with ``W = diag(p_cf)^-1`` applied to the
+probabilities ``p``; dividing and renormalising gives the same decisions (the same argmax) but
+different probabilities, which notebooks 3 and 4 show side by side.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ Pipeline (``ZeroShotNER.predict``):
 3. **A calibrated not-an-entity decision.** Per template, the class probabilities are
    divided by those of content-free spans ("N/A", "", "[MASK]"; Zhao et al. 2021, as in
    notebook 3) and renormalised; the templates' log-probabilities are averaged. A span's
-   score is P(any type) / P(none) divided by the number of types k, so that a content-free
-   span, for which calibration makes every class equally likely, scores 1 whatever k is.
+   score is P(any type) / P(none) divided by the number of types k, so that the *average*
+   content-free span, which calibration makes uniform, scores 1 whatever k is (each single
+   content-free input scores near 1, not exactly 1).
    The span is an entity when its score reaches ``threshold``; its type is the most
    likely one.
 4. **Decoding.** Spans are accepted greedily, best first, dropping any that overlaps an
