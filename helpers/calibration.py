@@ -7,7 +7,7 @@ equal the average ``p_cf`` becomes uniform; each single content-free input only 
 
 The paper writes this as ``softmax(W p)`` with ``W = diag(p_cf)^-1`` applied to the
 probabilities ``p``; dividing and renormalising gives the same decisions (the same argmax) but
-different probabilities, which notebooks 3 and 4 show side by side.
+different probabilities (notebook 3 compares the two).
 """
 
 from __future__ import annotations
