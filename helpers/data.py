@@ -96,7 +96,9 @@ def load_imdb(split: str = "test", n: int | None = None, seed: int = 0) -> Label
     if n is not None:
         if n > len(texts):
             raise ValueError(f"n={n} is more than the {len(texts)} reviews in the {name} split")
-        rank = {i: (_seeded_hash(texts[i], seed), i) for i in index}
+        # The key is the hash alone (no row number), so even a text that occurs twice lands in the
+        # same place whatever the row order; sorting is stable and negatives come first on a tie.
+        rank = {i: _seeded_hash(texts[i], seed) for i in index}
         by_class = [sorted((i for i in index if labels[i] == c), key=rank.get) for c in (0, 1)]
         index = sorted(by_class[0][: n // 2] + by_class[1][: n - n // 2], key=rank.get)
     return LabelledTexts([texts[i] for i in index], np.asarray([labels[i] for i in index], dtype=int))

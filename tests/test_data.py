@@ -83,6 +83,18 @@ def test_imdb_sample_does_not_depend_on_the_files_row_order(tmp_path, monkeypatc
     assert samples[0].texts != in_file_order  # classes mixed, not the file's order
 
 
+def test_imdb_sample_of_a_text_given_twice_does_not_depend_on_row_order(tmp_path, monkeypatch):
+    # IMDB holds some reviews twice; one text under both labels must still come out the same way.
+    rows = [(0, "the same words twice"), (1, "the same words twice")] + [(i % 2, f"review {i}") for i in range(6)]
+    samples = []
+    for name, order in [("a", rows), ("b", rows[::-1])]:
+        write(tmp_path / name / "imdb" / "test.csv",
+              "label,rating,id,text\n" + "".join(f"{y},5,{k},{t}\n" for k, (y, t) in enumerate(order)))
+        monkeypatch.setenv("PROMPTLAB_DATA", str(tmp_path / name))
+        samples.append(load_imdb("test", n=len(rows), seed=0))
+    assert samples[0] == samples[1]
+
+
 @needs_shared
 def test_conll2003_test_split_counts():
     sentences = load_conll2003("test")
