@@ -18,6 +18,7 @@ from huggingface_hub import try_to_load_from_cache
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from . import precision
+from .claims import set_model_in_use
 from .offline_model import DEFAULT_MODEL_NAME, load_offline_mlm
 
 __all__ = ["ModelNotAvailableError", "load_mlm", "resolve_device", "hub_reachable", "locally_available_models"]
@@ -225,4 +226,5 @@ def load_mlm(
                       "load in fp32 and score with MaskScorer(..., precision='auto')", precision.PrecisionWarning,
                       stacklevel=2)
     model.to(device=target, dtype=dtype)
+    set_model_in_use(model)
     return model.eval(), tokenizer

@@ -60,7 +60,8 @@ def test_the_job_trains_to_its_time_budget_resumes_and_helpers_load_the_result(b
     folder, _ = bundle
     out, work = tmp_path / "out", tmp_path / "work"
     common = ["--bundle", str(folder), "--out", str(out), "--work", str(work), "--batch-size", "4",
-              "--seq-len", "16", "--device", "cpu", "--lr", "3e-3", "--checkpoint-every-s", "2"]
+              "--seq-len", "16", "--short-len", "8", "--short-every", "2", "--device", "cpu", "--lr", "3e-3",
+              "--checkpoint-every-s", "2"]
     first = main(common + ["--budget-s", "4"])
     assert first["final"] and first["train_s"] >= 4
     second = main(common + ["--budget-s", "8"])  # the same work folder: goes on from the first run's checkpoint

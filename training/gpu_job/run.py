@@ -3,7 +3,8 @@
 ``python -m training.gpu_job.run --bundle gpu_bundle --out $OUT --budget-s 480``
 
 Needs torch, transformers and safetensors only (no helpers, no data folder, no network).
-BERT masking on 512-token blocks, bf16 autocast, AdamW, linear warm-up then cosine decay to
+BERT masking on 512-token blocks (every ``--short-every``-th step on 128-token blocks of the
+same text, so that short prompts stay good), bf16 autocast, AdamW, linear warm-up then cosine decay to
 10 % over ``--budget-s`` seconds of training (checkpoints and evaluation not counted). Every
 ``--checkpoint-every-s`` seconds it logs a line to stdout and ``<out>/train_log.jsonl``,
 saves ``<work>/checkpoint.pt`` (weights, optimiser, position; what a rerun resumes from) and
@@ -73,22 +74,28 @@ def blocks_of(stream: torch.Tensor, seq_len: int, cls_id: int, sep_id: int) -> t
     return torch.cat([torch.full((n, 1), cls_id), inner, torch.full((n, 1), sep_id)], dim=1)
 
 
-def load_corpus(manifest: dict, paths: dict[str, Path], seq_len: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """Training blocks (each source repeated as the manifest says), held-out blocks, tokens per source."""
+def load_corpus(manifest: dict, paths: dict[str, Path], seq_len: int,
+                short_len: int = 0) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, dict]:
+    """Training blocks (each source repeated as the manifest says), the same text cut into
+    ``short_len`` blocks (None when 0), held-out blocks, tokens per source."""
     ids = manifest["special_ids"]
-    train, tokens = [], {}
+    train, short, tokens = [], [], {}
     heldout = None
     for name, source in manifest["sources"].items():
-        blocks = blocks_of(read_stream(paths[source["file"]]), seq_len, ids["cls"], ids["sep"])
+        stream = read_stream(paths[source["file"]])
+        blocks = blocks_of(stream, seq_len, ids["cls"], ids["sep"])
         if name == "heldout":
             heldout = blocks[:HELDOUT_BLOCKS]
             continue
         train += [blocks] * source["repeat"]
+        if short_len:
+            short += [blocks_of(stream, short_len, ids["cls"], ids["sep"])] * source["repeat"]
         tokens[name] = int(blocks.numel()) * source["repeat"]
     if not train or heldout is None or len(heldout) == 0:
         raise BundleError(f"the bundle fills no training or held-out block of {seq_len} tokens: use a shorter "
                           "--seq-len or a bundle with more text")
-    return torch.cat(train).to(torch.int32), heldout, tokens  # int32 halves the corpus in GPU memory
+    short_blocks = torch.cat(short).to(torch.int32) if short else None
+    return torch.cat(train).to(torch.int32), short_blocks, heldout, tokens  # int32 halves GPU memory
 
 
 def build_model(manifest: dict, init_path: Path, dropout: float | None) -> BertForMaskedLM:
@@ -125,6 +132,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--seq-len", type=int, default=512)
+    ap.add_argument("--short-len", type=int, default=128,
+                    help="length of the shorter blocks mixed in so that short prompts stay good")
+    ap.add_argument("--short-every", type=int, default=4,
+                    help="every N-th step trains on short blocks (same tokens per step); 0: never")
     ap.add_argument("--dropout", type=float, default=None, help="default: the config's (0.1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint-every-s", type=float, default=60.0)
@@ -144,8 +155,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.seq_len > manifest["config"]["max_position_embeddings"]:
         raise SystemExit(f"--seq-len {args.seq_len} exceeds the model's "
                          f"{manifest['config']['max_position_embeddings']} positions")
-    blocks, heldout, corpus_tokens = load_corpus(manifest, paths, args.seq_len)
+    short_len = args.short_len if args.short_every and args.short_len < args.seq_len else 0
+    blocks, short_blocks, heldout, corpus_tokens = load_corpus(manifest, paths, args.seq_len, short_len)
     blocks, heldout = blocks.to(device), heldout.to(device)
+    if short_blocks is not None:
+        short_blocks = short_blocks.to(device)
     model = build_model(manifest, paths["init.safetensors"], args.dropout).to(device)
     fused = {"fused": True} if device.type == "cuda" else {}
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -153,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-6, **fused)
     settings = {k: getattr(args, k) for k in ("lr", "batch_size", "seq_len", "seed", "warmup_frac")}
+    settings["short"] = [short_len, args.short_every if short_len else 0]
     state = {"step": 0, "train_s": 0.0, "tokens_seen": 0}
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -173,7 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
     per_epoch = max(1, len(blocks) // args.batch_size)
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU"
     meta = {"form": "full", "init": manifest["init"], "seq_len": args.seq_len, "batch_size": args.batch_size,
-            "peak_lr": args.lr, "seed": args.seed, "budget_s": args.budget_s, "corpus_tokens": corpus_tokens,
+            "peak_lr": args.lr, "seed": args.seed,
+            "short_blocks": {"len": short_len, "every": args.short_every} if short_len else None, "budget_s": args.budget_s, "corpus_tokens": corpus_tokens,
             "hardware": hardware, "torch": torch.__version__, "bf16_autocast": not args.no_bf16,
             "encoder_package": manifest.get("encoder_package", "?"),
             "encoder_package_version": manifest.get("encoder_package_version", "?")}
@@ -223,8 +239,13 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         epoch, pos = divmod(state["step"], per_epoch)
         order = torch.randperm(len(blocks), generator=torch.Generator().manual_seed(args.seed + epoch))
-        batch = blocks[order[pos * args.batch_size:(pos + 1) * args.batch_size].to(device)].long()
         gen = torch.Generator(device).manual_seed(args.seed * 1_000_003 + state["step"])
+        if short_len and state["step"] % args.short_every == args.short_every - 1:
+            per_row = args.seq_len // short_len  # as many tokens as a long step
+            pick = torch.randint(len(short_blocks), (args.batch_size * per_row,), generator=gen, device=device)
+            batch = short_blocks[pick].long()
+        else:
+            batch = blocks[order[pos * args.batch_size:(pos + 1) * args.batch_size].to(device)].long()
         inputs, labels = mask_tokens(batch, torch.isin(batch, special_ids), ids["mask"], vocab, gen)
         lr = lr_at_time(state["train_s"], args.budget_s, args.warmup_frac * args.budget_s, args.lr)
         for group in opt.param_groups:
