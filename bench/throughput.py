@@ -24,7 +24,7 @@ import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import BertConfig, BertForMaskedLM
+from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2, resolve_device
 from workload import TEMPLATE, VERBALIZER, cut_reviews
@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--dtypes", default=None, help="comma-separated; default float32,float16,bfloat16 on CUDA, "
                                                    "float32,bfloat16 on CPU")
+    ap.add_argument("--tokenizer", default=None,
+                    help="a folder with a bert-base-uncased-vocabulary tokenizer (default: the offline model's)")
     ap.add_argument("--batch-sizes", default="8,32,128,512")
     ap.add_argument("--n-sst2", type=int, default=872)
     ap.add_argument("--n-imdb", type=int, default=1000)
@@ -95,7 +97,10 @@ def main() -> None:
     dtypes = (args.dtypes or ("float32,float16,bfloat16" if device.type == "cuda" else "float32,bfloat16")).split(",")
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 
-    _, tokenizer = load_mlm(None, device="cpu")  # the bert-base-uncased vocabulary
+    if args.tokenizer:
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+    else:
+        _, tokenizer = load_mlm(None, device="cpu")  # the bert-base-uncased vocabulary
     workloads = {
         "SST-2": [TEMPLATE.fill(t, tokenizer.mask_token) for t in load_sst2("validation").texts[: args.n_sst2]],
         "IMDB": [TEMPLATE.fill(t, tokenizer.mask_token)

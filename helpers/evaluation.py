@@ -1,9 +1,13 @@
-"""Measuring a prompt as a classifier: accuracy, per-class metrics and the confusion matrix."""
+"""Measuring a prompt as a classifier: accuracy, per-class metrics, the confusion matrix, and
+how sure a number is: bootstrap intervals, a paired test of two classifiers, mean and spread
+over seeds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import math
 
 import numpy as np
 
@@ -13,7 +17,8 @@ from .scorer import MaskScorer
 from .template import Template
 from .verbalizer import BoundVerbalizer, Verbalizer
 
-__all__ = ["ClassifierReport", "confusion_matrix", "classifier_report", "evaluate_classifier"]
+__all__ = ["ClassifierReport", "Interval", "PairedComparison", "bootstrap_interval", "classifier_report",
+           "compare_paired", "confusion_matrix", "evaluate_classifier", "seed_summary"]
 
 
 def _class_indices(values: Sequence[int], n_classes: int, what: str) -> np.ndarray:
@@ -142,3 +147,111 @@ def evaluate_classifier(scorer: MaskScorer, data: LabelledTexts, template: Templ
     probs = scorer.classify(texts, template, verbalizer, **classify_kwargs)
     probs = probs[:, [list(verbalizer.labels).index(name) for name in names]]
     return classifier_report(labels, probs.argmax(axis=1), names), probs
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A measured value with a confidence interval: ``low <= value <= high`` at ``level``."""
+
+    value: float
+    low: float
+    high: float
+    level: float = 0.95
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def _metric_fn(metric: str, n_classes: int):
+    if metric == "accuracy":
+        return lambda t, p: float(np.mean(t == p)) if len(t) else 0.0
+    if metric == "macro_f1":
+        return lambda t, p: float(classifier_report(t, p, [str(i) for i in range(n_classes)]).f1.mean())
+    raise ValueError(f"metric must be 'accuracy' or 'macro_f1', got {metric!r}")
+
+
+def bootstrap_interval(y_true: Sequence[int], y_pred: Sequence[int], metric: str = "accuracy",
+                       n_resamples: int = 1000, level: float = 0.95, seed: int = 0,
+                       n_classes: int | None = None) -> Interval:
+    """Percentile bootstrap interval of ``metric`` ("accuracy" or "macro_f1") over the examples.
+
+    Resamples the (true, predicted) pairs with replacement ``n_resamples`` times (Efron &
+    Tibshirani 1993); the interval is the central ``level`` share of the resampled values.
+    Seeded, so the same call gives the same interval.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    k = n_classes or int(max(max(y_true, default=0), max(y_pred, default=0))) + 1
+    true, pred = _class_indices(y_true, k, "true labels"), _class_indices(y_pred, k, "predicted labels")
+    if len(true) != len(pred):
+        raise ValueError(f"{len(true)} true labels but {len(pred)} predicted ones")
+    fn = _metric_fn(metric, k)
+    value = fn(true, pred)
+    if len(true) == 0:
+        return Interval(value, value, value, level)
+    rows = np.random.default_rng(seed).integers(0, len(true), size=(n_resamples, len(true)))
+    if metric == "accuracy":
+        samples = (true[rows] == pred[rows]).mean(axis=1)
+    else:
+        samples = np.array([fn(true[r], pred[r]) for r in rows])
+    low, high = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(value, float(low), float(high), level)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Two classifiers on the same examples: who is right where the other is wrong.
+
+    ``only_a`` / ``only_b``: examples only A / only B gets right; ``p_value``: McNemar's exact
+    test (a two-sided binomial test on those discordant pairs, McNemar 1947).
+    """
+
+    accuracy_a: float
+    accuracy_b: float
+    only_a: int
+    only_b: int
+    p_value: float
+
+    @property
+    def difference(self) -> float:
+        """Accuracy of A minus accuracy of B."""
+        return self.accuracy_a - self.accuracy_b
+
+    def __str__(self) -> str:
+        return (f"A {self.accuracy_a:.3f} vs B {self.accuracy_b:.3f} (difference {self.difference:+.3f}); "
+                f"only A right on {self.only_a}, only B on {self.only_b}; McNemar p = {self.p_value:.3g}")
+
+
+def _binomial_two_sided(k: int, n: int) -> float:
+    """Exact two-sided p-value of k or fewer successes of n (or as extreme) at p = 1/2."""
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def compare_paired(y_true: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int]) -> PairedComparison:
+    """Compare two classifiers' predictions on the same examples with McNemar's exact test.
+
+    Only the examples on which they disagree about correctness carry information; a small
+    p-value says the difference in accuracy is unlikely to be chance.
+    """
+    true, a, b = (np.asarray(x) for x in (y_true, pred_a, pred_b))
+    if not (len(true) == len(a) == len(b)):
+        raise ValueError(f"{len(true)} true labels, {len(a)} predictions of A and {len(b)} of B: "
+                         "compare the two classifiers on the same examples")
+    right_a, right_b = a == true, b == true
+    only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+    n = max(1, len(true))
+    return PairedComparison(float(right_a.sum() / n), float(right_b.sum() / n), only_a, only_b,
+                            _binomial_two_sided(min(only_a, only_b), only_a + only_b))
+
+
+def seed_summary(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1) of one number measured over seeds (0 for one seed)."""
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        raise ValueError("seed_summary needs at least one value")
+    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0

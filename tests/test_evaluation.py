@@ -100,3 +100,56 @@ def test_written_reviews_are_balanced_and_labelled():
     assert len(reviews) == 40 and reviews.labels.sum() == 20
     assert len(set(reviews.texts)) == 40
     assert reviews.texts[0] == "I really like the film a lot." and reviews.labels[0] == 1
+
+
+# ---- uncertainty -------------------------------------------------------------------------
+import math as _math
+
+from helpers.evaluation import bootstrap_interval, compare_paired, seed_summary
+
+
+def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_more_examples():
+    true = [0, 1] * 50
+    pred = [0, 1] * 40 + [1, 0] * 10  # 80 of 100 right
+    small = bootstrap_interval(true, pred, n_resamples=2000)
+    assert small.value == 0.8 and small.low < 0.8 < small.high
+    se = _math.sqrt(0.8 * 0.2 / 100)  # the normal approximation's half-width, by hand
+    assert abs((small.high - small.low) / 2 - 1.96 * se) < 0.02
+    big = bootstrap_interval(true * 9, pred * 9, n_resamples=2000)
+    assert big.high - big.low < (small.high - small.low) / 2
+    assert bootstrap_interval(true, pred, seed=3) == bootstrap_interval(true, pred, seed=3)
+
+
+def test_bootstrap_interval_of_macro_f1_and_bad_input():
+    true, pred = [0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0]
+    interval = bootstrap_interval(true, pred, metric="macro_f1", n_resamples=200)
+    per_class = [0.5, 2 * (2 / 3) * 1 / (5 / 3), 2 * 1 * 0.5 / 1.5]  # by hand: F1 of classes 0, 1, 2
+    assert abs(interval.value - sum(per_class) / 3) < 1e-9
+    with pytest.raises(ValueError, match="metric"):
+        bootstrap_interval(true, pred, metric="recall")
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_interval(true, pred, level=95)
+
+
+def test_compare_paired_counts_discordant_pairs_and_gives_mcnemars_exact_p():
+    true = [1] * 20
+    a = [1] * 15 + [0] * 5      # 15 right
+    b = [1] * 10 + [0] * 10     # 10 right; A alone right on 5, B alone on 0
+    result = compare_paired(true, a, b)
+    assert (result.only_a, result.only_b) == (5, 0)
+    assert abs(result.difference - 0.25) < 1e-12
+    assert abs(result.p_value - 2 / 2 ** 5) < 1e-12  # two-sided binomial, 0 of 5 at p = 1/2
+    same = compare_paired(true, a, a)
+    assert same.p_value == 1.0 and same.difference == 0
+    swapped = compare_paired(true, b, a)
+    assert (swapped.only_a, swapped.only_b) == (0, 5) and swapped.p_value == result.p_value
+    with pytest.raises(ValueError, match="same examples"):
+        compare_paired(true, a, b[:-1])
+
+
+def test_seed_summary_is_mean_and_sample_std():
+    mean, std = seed_summary([0.6, 0.7, 0.8])
+    assert abs(mean - 0.7) < 1e-12 and abs(std - 0.1) < 1e-12
+    assert seed_summary([0.5]) == (0.5, 0.0)
+    with pytest.raises(ValueError):
+        seed_summary([])

@@ -31,6 +31,7 @@ from helpers.scorer import MaskScorer
 from helpers.template import EncodedPrompt, Template
 from helpers.verbalizer import Verbalizer
 
+from .corpus import corpus_documents
 from .masking import mask_tokens
 
 # The card lives in the source tree beside this folder, whatever copy of helpers is imported.
@@ -318,6 +319,27 @@ Evaluation time (s): {seconds}, on {eval_hardware}.
 """
 
 
+def validation_scores(scorer: MaskScorer) -> dict[str, float]:
+    """What to choose between two sets of weights on: validation data and held-out *train* text only.
+
+    Masked-token accuracy and copy rate on the IMDB train reviews kept out of training (512
+    tokens, and their first 128), zero-shot SST-2 validation accuracy, CoNLL-2003 validation
+    span typing with the chosen label-word set.
+    """
+    _, heldout = corpus_documents(0, wordnet=None, gcide=None)
+    long, short = masked_token_scores(scorer, heldout, 512), masked_token_scores(scorer, heldout, 128)
+    sst2 = load_sst2("validation")
+    return {
+        "heldout_imdb_masked_token_accuracy": long["accuracy"],
+        "heldout_imdb_masked_token_accuracy_first_128_tokens": short["accuracy"],
+        "heldout_imdb_copy_rate": long["copy_rate"],
+        "sst2_validation_zero_shot_accuracy": classifier_accuracy(scorer, sst2, Template(SST2_TEMPLATE),
+                                                                  Verbalizer(SST2_WORDS)),
+        "conll_validation_span_typing_accuracy": span_typing_accuracy(scorer, "validation",
+                                                                      NER_WORD_SETS[NER_CHOSEN]),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the four bars; with ``--card`` also compare label-word sets and write the card."""
     ap = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
@@ -327,6 +349,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="a folder of trained weights (adapter or model-*-of-*.safetensors) on the pip encoder")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--card", action="store_true", help=f"also write {CARD_PATH.relative_to(SOURCE_ROOT)}")
+    ap.add_argument("--validation", action="store_true",
+                    help="print only the validation scores to choose between weights on (no test split)")
     ap.add_argument("--note", default="", help="a sentence for the card's training section (e.g. how the run went)")
     args = ap.parse_args(argv)
     if args.card and (args.model is not None or (args.weights and args.weights.resolve() != WEIGHTS_DIR)):
@@ -340,6 +364,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model, tokenizer = load_mlm(args.model)
     scorer = MaskScorer(model, tokenizer, batch_size=args.batch_size, progress=False)
+    if args.validation:
+        print(json.dumps({k: round(v, 4) for k, v in validation_scores(scorer).items()}))
+        return
     results = evaluate(scorer)
     print(bars_table(results))
     print(f"(not a bar) masked-token accuracy on the first 128 tokens of the same reviews: "

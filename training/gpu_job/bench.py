@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         env = dict(os.environ, PROMPTLAB_DATA=str(unpack_data(paths, work / "data")),
                    PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         folder = model_folder(manifest, paths, args.weights, work / "model")
-        runs = {"bench_throughput.txt": ["bench/throughput.py", *shlex.split(args.throughput_args)],
+        runs = {"bench_throughput.txt": ["bench/throughput.py", "--tokenizer", str(folder),
+                                         *shlex.split(args.throughput_args)],
                 "bench_ner.txt": ["bench/ner.py", "--model", str(folder), *shlex.split(args.ner_args)]}
         for name, command in runs.items():
             done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True)

@@ -44,7 +44,7 @@ CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_
                "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps",
                "hidden_dropout_prob", "attention_probs_dropout_prob", "pad_token_id")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
-BENCH_DATA = ("sst2/dev.tsv", "imdb/test.csv", "conll2003/test.txt")
+BENCH_DATA = ("sst2/dev.tsv", "imdb/test.csv", "conll2003/test.txt", "conll2003/train.txt")
 LICENCES = {
     "imdb": "aclImdb v1 (Maas et al. 2011), train split; research use",
     "sst2": "GLUE SST-2 train split (Socher et al. 2013)",
