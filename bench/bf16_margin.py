@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 
 from helpers import MaskScorer, load_mlm, load_sst2
-from helpers.precision import CHECK_MARGIN
+from checked import CHECK_MARGIN
 from workload import TEMPLATE, VERBALIZER
 
 

@@ -42,7 +42,10 @@ import torch
 from transformers import pipeline
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2
-from helpers.precision import CHECK_MARGIN, classify_checked, cpu_bf16_support, estimated_cpu_peak
+from helpers.precision import cpu_bf16_support
+from helpers.scorer import encoder_and_head
+from checked import CHECK_MARGIN, classify_checked
+from cpu_peak import estimated_cpu_peak
 from throughput import useful_flops
 from workload import TEMPLATE, VERBALIZER, cut_reviews
 
@@ -112,13 +115,6 @@ class Timers:
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
-
-
-def encoder_and_head(model) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """A BERT-style masked LM's encoder and its vocabulary head."""
-    if hasattr(model, "bert"):
-        return model.bert, model.cls
-    return model.base_model, model.lm_head
 
 
 def naive(model, tokenizer, prompts: list[str], word_ids: list[int], timers: Timers | None = None) -> np.ndarray:

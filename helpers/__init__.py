@@ -2,6 +2,20 @@
 
 A prompt is data (``Template`` + ``Verbalizer``); the model is separate (``load_mlm``);
 ``MaskScorer`` runs one on the other in batches.
+
+Layers, each importing only from the layers below it (imports made only for type hints,
+under ``if TYPE_CHECKING:``, do not count):
+
+1. Leaves, importing nothing of the package but each other's data types: ``template``,
+   ``verbalizer``, ``inputs``, ``calibration`` (a prompt as data), ``precision`` (number
+   formats), ``hub`` (is the hub reachable), ``data_files`` (files on disk), ``offline_model``,
+   ``claims``, ``attention``, ``offline_scripts``, ``plots``.
+2. Engines: ``scorer`` (prompt + model -> probabilities), ``models`` (loading a model),
+   ``hub_data`` and ``data`` (finding a data split), ``attention_views``.
+3. Methods built on them: ``evaluation``, ``finetune``, ``ner`` (a package), ``examples``.
+4. ``exercises``: the notebooks' self-checks, importing any of the above when a check runs.
+
+``bench/``, ``training/`` and ``tools/`` stand above the package; it never imports them.
 """
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import math
 
 import numpy as np
 
-from .data import LabelledTexts
 from .inputs import as_texts
-from .scorer import MaskScorer
-from .template import Template
-from .verbalizer import BoundVerbalizer, Verbalizer
+
+if TYPE_CHECKING:
+    from .data_files import LabelledTexts
+    from .scorer import MaskScorer
+    from .template import Template
+    from .verbalizer import BoundVerbalizer, Verbalizer
 
 __all__ = ["ClassifierReport", "Interval", "PairedComparison", "bootstrap_interval", "classifier_report",
            "compare_paired", "confusion_matrix", "evaluate_classifier", "seed_summary"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import LabelledTexts
+from .data_files import LabelledTexts
 
 __all__ = ["written_reviews"]
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import hub
 from .data_files import DATA_FILES, DataNotFoundError, cache_dir, read_conll, read_imdb, read_sst2
 
 __all__ = ["HUB_SOURCES", "HubSource", "download", "fetch_split", "main"]
@@ -70,16 +71,10 @@ class HubFormatError(ValueError):
     """A hub file does not have the columns or class names this module converts."""
 
 
-def _endpoint() -> str | None:
-    return os.environ.get("HF_ENDPOINT") or None
-
-
 def _check_reachable() -> None:
     # huggingface_hub retries a refused connection for about 25 s; ask once, quickly, first.
-    from .models import hub_reachable
-
-    if not hub_reachable():
-        raise HubError(f"{_endpoint() or 'https://huggingface.co'} cannot be reached")
+    if not hub.hub_reachable():
+        raise HubError(f"{hub.endpoint() or hub.DEFAULT_ENDPOINT} cannot be reached")
 
 
 def _download_parquet(repo_id: str, revision: str, pattern: str, dest: Path) -> list[Path]:
@@ -91,13 +86,13 @@ def _download_parquet(repo_id: str, revision: str, pattern: str, dest: Path) -> 
 
     _check_reachable()
     try:
-        names = HfApi(endpoint=_endpoint()).list_repo_files(repo_id, repo_type="dataset",
+        names = HfApi(endpoint=hub.endpoint()).list_repo_files(repo_id, repo_type="dataset",
                                                             revision=revision)
         matching = sorted(n for n in names if fnmatch.fnmatch(n, pattern))
         if not matching:
             raise HubError(f"no file matching {pattern!r} in {repo_id}@{revision}")
         return [Path(hf_hub_download(repo_id, name, repo_type="dataset", revision=revision,
-                                     local_dir=dest, endpoint=_endpoint())) for name in matching]
+                                     local_dir=dest, endpoint=hub.endpoint())) for name in matching]
     except HubError:
         raise
     except Exception as err:  # offline, proxy, moved or renamed repository: all end here
@@ -133,7 +128,7 @@ def _require_packages() -> None:
         verb = "is" if len(absent) == 1 else "are"
         raise _Unavailable(f"the hub download needs {' and '.join(absent)}, which {verb} not installed",
                            f"`pip install {' '.join(absent)}` (or `pip install -e .` in the project)")
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+    if hub.offline_requested():
         raise _Unavailable("HF_HUB_OFFLINE is set, so the Hugging Face hub is not asked",
                            "unset HF_HUB_OFFLINE")
 
@@ -261,7 +256,7 @@ def _download_model(name: str, dest: Path) -> Path:
 
     _check_reachable()
     try:
-        snapshot_download(name, local_dir=dest, endpoint=_endpoint(),
+        snapshot_download(name, local_dir=dest, endpoint=hub.endpoint(),
                           allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"])
     except Exception as err:
         raise HubError(f"{type(err).__name__}: {err}") from err

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
 import os
-import socket
-import urllib.request
 import warnings
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import torch
-from huggingface_hub import constants as hf_constants
 from huggingface_hub import try_to_load_from_cache
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from . import precision
 from .claims import set_model_in_use
+from .hub import hub_reachable
+from .hub import local_only as local_only_hub
 from .offline_model import DEFAULT_MODEL_NAME, load_offline_mlm
 
-__all__ = ["ModelNotAvailableError", "load_mlm", "resolve_device", "hub_reachable", "locally_available_models"]
-
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
-           "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-
+__all__ = ["ModelNotAvailableError", "load_mlm", "resolve_device", "locally_available_models"]
 
 class ModelNotAvailableError(OSError):
     """The requested model is neither local nor reachable."""
@@ -56,50 +48,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return device
 
 
-def _proxy_for(url: str) -> str | None:
-    """The proxy URL the environment sets for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``,
-    ``ALL_PROXY``, lower case too), or None when there is none or ``NO_PROXY`` exempts it."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
-        return None
-    return proxy if "://" in proxy else "http://" + proxy
-
-
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """Return False when ``HF_HUB_OFFLINE`` is set or the hub cannot be reached quickly.
-
-    The hub is ``$HF_ENDPOINT`` (default https://huggingface.co), at its own port. When
-    the environment names a proxy for it (``HTTPS_PROXY`` and friends, minus ``NO_PROXY``),
-    the check asks that proxy to open a tunnel to the hub, as a download would.
-    """
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        return False
-    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-    parts = urlsplit(endpoint)
-    if not parts.hostname:
-        return False
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        proxy = _proxy_for(endpoint)
-        if proxy is None:
-            socket.create_connection((parts.hostname, port), timeout=timeout).close()
-            return True
-        via = urlsplit(proxy)
-        with socket.create_connection((via.hostname, via.port or 8080), timeout=timeout) as connection:
-            connection.settimeout(timeout)
-            request = f"CONNECT {parts.hostname}:{port} HTTP/1.1\r\nHost: {parts.hostname}:{port}\r\n"
-            if via.username:
-                credentials = f"{unquote(via.username)}:{unquote(via.password or '')}".encode()
-                request += f"Proxy-Authorization: Basic {base64.b64encode(credentials).decode()}\r\n"
-            connection.sendall((request + "\r\n").encode())
-            status = connection.recv(1024).split(b"\r\n", 1)[0].split()
-        return len(status) >= 2 and status[1] == b"200"
-    except (OSError, ValueError):
-        return False
-
-
 def locally_available_models() -> list[str]:
     """List what ``load_mlm`` can load with no network: the default and cached hub models."""
     names = [f"None (the default, {DEFAULT_MODEL_NAME})"]
@@ -117,24 +65,13 @@ def locally_available_models() -> list[str]:
 def _dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
-    if dtype not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(_DTYPES)}")
-    return _DTYPES[dtype]
-
-
-@contextlib.contextmanager
-def _hub_offline(offline: bool):
-    """Make huggingface_hub skip every request (it reads HF_HUB_OFFLINE only at import)."""
-    previous = hf_constants.HF_HUB_OFFLINE
-    hf_constants.HF_HUB_OFFLINE = previous or offline
-    try:
-        yield
-    finally:
-        hf_constants.HF_HUB_OFFLINE = previous
+    if dtype not in precision.DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(precision.DTYPES)}")
+    return precision.DTYPES[dtype]
 
 
 def _from_pretrained(name: str, local_only: bool) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    with _hub_offline(local_only):
+    with local_only_hub(local_only):
         model = AutoModelForMaskedLM.from_pretrained(name, attn_implementation="eager", local_files_only=local_only)
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_only)
     return model, tokenizer

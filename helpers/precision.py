@@ -17,35 +17,20 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
-import numpy as np
 import torch
 
-from .inputs import TextInput
-from .template import Template
-from .verbalizer import Verbalizer
-
-__all__ = ["PRECISIONS", "PrecisionWarning", "Bf16Support", "CHECK_MARGIN", "classify_checked", "cpu_flags",
-           "cpu_bf16_support", "estimated_cpu_peak", "resolve_precision"]
+__all__ = ["DTYPES", "PRECISIONS", "PrecisionWarning", "Bf16Support", "cpu_flags", "cpu_bf16_support",
+           "resolve_precision"]
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Every name a dtype goes by here: the precisions' short names and torch's long ones.
+DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+          "fp16": torch.float16, "float16": torch.float16}
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 MIN_PROBE_SPEEDUP = 1.3  # bf16 must beat fp32 by this factor in the probe to be worth its rounding
-# Twice the largest change bf16 made to the log-probability gap between "great" and "terrible"
-# on 500 SST-2 *training* sentences with the offline default model (0.076 nats; see README).
-CHECK_MARGIN = 0.15
-
-
-class _Classifier(Protocol):
-    """What ``classify_checked`` needs of a scorer: ``MaskScorer.classify``'s signature."""
-
-    def classify(self, texts: Sequence[TextInput], template: Template, verbalizer: Verbalizer,
-                 **kwargs: Any) -> np.ndarray: ...
 
 
 class PrecisionWarning(UserWarning):
@@ -153,14 +138,14 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     if device.type == "cuda":
         if precision == "auto":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return _DTYPES[precision]
+        return DTYPES[precision]
     if precision == "fp16":
         raise ValueError(f"precision='fp16' runs only on CUDA, and this scorer is on {device}; "
                          "use precision='bf16' or 'auto' on a CPU")
     if device.type != "cpu":
         if precision == "auto":
             return torch.float32
-        return _DTYPES[precision]
+        return DTYPES[precision]
     if precision == "fp32":
         return torch.float32
     support = cpu_bf16_support()
@@ -174,66 +159,3 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
         warnings.warn(f"precision='bf16' was asked for, but bf16 is likely slower than fp32 here: {support.reason}; "
                       "precision='auto' would pick fp32", PrecisionWarning, stacklevel=3)
     return torch.bfloat16
-
-
-def estimated_cpu_peak(threads: int | None = None, ghz: float | None = None,
-                       flags: frozenset[str] | None = None) -> dict[str, tuple[float, str]]:
-    """Estimated dense peak GFLOP/s of this CPU for fp32 and bf16, each with the formula used.
-
-    An estimate from the instruction set, not a measurement: threads x GHz x FLOPs per cycle per
-    core, with two 512-bit FMA units (16 fp32 lanes x 2 FLOPs x 2 units = 64) for AVX-512, two
-    256-bit ones (32) for AVX2, and for bf16 the AMX tile unit's 1,024 FLOPs per cycle (Intel's
-    figure for AMX-BF16: 512 multiply-adds per cycle per core) or AVX-512 BF16's dot product
-    (32 bf16 pairs x 2 FLOPs x 2 units = 128). Turbo, AVX frequency drops and hyper-threads
-    sharing a core are ignored, so the true peak may be lower or higher.
-    """
-    flags = cpu_flags() if flags is None else flags
-    threads = threads or torch.get_num_threads()
-    ghz = ghz or _cpu_ghz()
-    fp32 = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
-    bf16 = 1024 if "amx_bf16" in flags else 128 if "avx512_bf16" in flags else fp32
-    return {
-        "fp32": (threads * ghz * fp32, f"{threads} cores x {ghz:.2f} GHz x {fp32} FLOPs/cycle"
-                                       f" ({'AVX-512' if fp32 == 64 else 'AVX2' if fp32 == 32 else 'SSE'} FMA)"),
-        "bf16": (threads * ghz * bf16, f"{threads} cores x {ghz:.2f} GHz x {bf16} FLOPs/cycle"
-                                       f" ({'AMX-BF16' if bf16 == 1024 else 'AVX512-BF16' if bf16 == 128 else 'no bf16 unit'})"),
-    }
-
-
-def _cpu_ghz() -> float:
-    """The nominal clock from ``/proc/cpuinfo`` ("cpu MHz"), or 2.0 GHz where it cannot be read."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                return float(line.split(":", 1)[1]) / 1000
-    except (OSError, ValueError):
-        pass
-    return 2.0
-
-
-def classify_checked(fast: _Classifier, exact: _Classifier, texts: Sequence[TextInput], template: Template,
-                     verbalizer: Verbalizer, margin: float = CHECK_MARGIN, **classify_kwargs: Any) -> np.ndarray:
-    """Class probabilities (n, n_classes) from ``fast`` (e.g. bf16), with close calls redone by ``exact``.
-
-    bf16 rounding moves a text's log-probabilities by a few hundredths of a nat, which flips the
-    predicted class only where the two most likely classes are that close. So every text whose
-    top two classes are within ``margin`` nats (log p1 - log p2) under ``fast`` is scored again
-    with ``exact`` (fp32) and takes those probabilities; the rest keep ``fast``'s. The prediction
-    then matches fp32 wherever bf16's error stays below ``margin``, at the cost of re-scoring the
-    close calls (5.8 % of SST-2 training sentences at the default margin, by
-    ``bench/bf16_margin.py``). ``classify_kwargs`` (e.g. ``calibrate``) go to both calls. A
-    cascade in the spirit of mixed-precision iterative refinement: cheap arithmetic first,
-    exact arithmetic where the answer is in doubt.
-    """
-    if margin < 0:
-        raise ValueError(f"margin must be at least 0 nats, got {margin}")
-    texts = list(texts)
-    probs = fast.classify(texts, template, verbalizer, **classify_kwargs)
-    if probs.shape[1] < 2 or not len(texts):
-        return probs
-    logp = np.log(np.clip(probs, 1e-30, None))
-    top_two = np.sort(logp, axis=1)[:, -2:]
-    close = np.flatnonzero(top_two[:, 1] - top_two[:, 0] < margin)
-    if close.size:
-        probs[close] = exact.classify([texts[i] for i in close], template, verbalizer, **classify_kwargs)
-    return probs

@@ -24,6 +24,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,11 +32,16 @@ from tqdm.auto import tqdm
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
 from .precision import PRECISIONS, resolve_precision
-from .template import EncodedPrompt, Template
-from .inputs import TextInput, as_texts
-from .verbalizer import BoundVerbalizer, Verbalizer, bind
+from .template import EncodedPrompt
+from .inputs import as_texts
+from .verbalizer import bind
 
-__all__ = ["MaskScorer", "TruncationWarning"]
+if TYPE_CHECKING:
+    from .inputs import TextInput
+    from .template import Template
+    from .verbalizer import BoundVerbalizer, Verbalizer
+
+__all__ = ["MaskScorer", "TruncationWarning", "encoder_and_head"]
 
 
 class TruncationWarning(UserWarning):
@@ -84,6 +90,16 @@ def fused_attention(model) -> Iterator[None]:
         model.set_attn_implementation(previous)
 
 
+def encoder_and_head(model) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The encoder and the masked-LM head of a BERT- or RoBERTa-style model."""
+    if hasattr(model, "bert") and hasattr(model, "cls"):
+        return model.bert, model.cls
+    if hasattr(model, "lm_head") and hasattr(model, "base_model"):
+        return model.base_model, model.lm_head
+    raise TypeError(f"{type(model).__name__} is not a BERT- or RoBERTa-style masked LM "
+                    "(no .bert/.cls or .base_model/.lm_head); load one with helpers.load_mlm")
+
+
 class MaskScorer:
     """Score the [MASK] positions of many texts with a masked language model."""
 
@@ -102,11 +118,9 @@ class MaskScorer:
         limit = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
         self.max_length = min(max_length or limit, limit)
         self.progress = progress  # None: a bar when there are at least 8 batches
-        if hasattr(model, "bert") and hasattr(model, "cls"):
-            self._encoder, self._head = model.bert, model.cls
-        elif hasattr(model, "lm_head") and hasattr(model, "base_model"):
-            self._encoder, self._head = model.base_model, model.lm_head
-        else:
+        try:
+            self._encoder, self._head = encoder_and_head(model)
+        except TypeError:
             self._encoder = self._head = None  # fall back to the full model's logits
         self.compute_dtype  # resolve now, so that a fallback message appears when the scorer is made
 

@@ -39,9 +39,36 @@ AGGREGATES = ("mean_logprob", "sum_prob", "max")
 MULTI_TOKEN_POLICIES = ("error", "parallel", "iterative")
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+def logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    """Numerically stable ``log(sum(exp(x)))`` along ``axis`` (which is dropped)."""
     top = x.max(axis=axis, keepdims=True)
     return (top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def aggregate_words(word_logprobs, word_class, n_classes: int, aggregate: str):
+    """Class scores (n, n_classes) from word log-probabilities (n, n_words) by ``aggregate``.
+
+    ``word_class`` (n_words,) is each word's class. Works on numpy arrays and on torch tensors
+    (differentiable, for prompt-based fine-tuning), and returns the same kind.
+    """
+    if isinstance(word_logprobs, np.ndarray):
+        mean, top, total, stack = np.mean, np.amax, logsumexp, np.stack
+    else:
+        import torch
+
+        mean, top, total, stack = torch.mean, torch.amax, torch.logsumexp, torch.stack
+    columns = []
+    for c in range(n_classes):
+        lp = word_logprobs[:, word_class == c]
+        if aggregate == "mean_logprob":
+            columns.append(mean(lp, 1))
+        elif aggregate == "sum_prob":
+            columns.append(total(lp, 1))
+        elif aggregate == "max":
+            columns.append(top(lp, 1))
+        else:
+            raise ValueError(f"unknown aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
+    return stack(columns, 1)
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -83,17 +110,9 @@ class BoundVerbalizer:
                 f"expected word log-probabilities of shape (n, {len(self.words)}) for the words {self.words}, "
                 f"got {word_logprobs.shape}; for a subset pass word_logprobs[:, subset.columns]"
             )
-        n = word_logprobs.shape[0]
-        scores = np.empty((n, len(self.labels)))
-        for c in range(len(self.labels)):
-            lp = word_logprobs[:, self.word_class == c]
-            if self.aggregate == "mean_logprob":
-                scores[:, c] = lp.mean(axis=1)
-            elif self.aggregate == "sum_prob":
-                scores[:, c] = _logsumexp(lp, axis=1)
-            else:
-                scores[:, c] = lp.max(axis=1)
-        return scores
+        if not len(self.labels):
+            return np.empty((word_logprobs.shape[0], 0))
+        return aggregate_words(word_logprobs, self.word_class, len(self.labels), self.aggregate).astype(float)
 
     def class_probs(self, word_logprobs: np.ndarray) -> np.ndarray:
         """Return class probabilities (n, n_classes): a softmax over the class scores."""

@@ -531,7 +531,7 @@ def test_the_hub_client_downloads_only_the_files_of_the_split(monkeypatch, tmp_p
     """``_download_parquet`` itself, with the two huggingface_hub calls it makes replaced."""
     import huggingface_hub
 
-    import helpers.models
+    import helpers.hub
 
     listing = ["README.md", "cola/validation-00000-of-00001.parquet",
                "sst2/test-00000-of-00001.parquet", "sst2/train-00000-of-00001.parquet",
@@ -546,7 +546,7 @@ def test_the_hub_client_downloads_only_the_files_of_the_split(monkeypatch, tmp_p
         asked.append(("get", filename, revision))
         return str(write(Path(local_dir) / filename, "parquet bytes"))
 
-    monkeypatch.setattr(helpers.models, "hub_reachable", lambda: True)
+    monkeypatch.setattr(helpers.hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", list_repo_files)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
     paths = hub_data._download_parquet("nyu-mll/glue", "main", "sst2/validation-*.parquet", tmp_path)

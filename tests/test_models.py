@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from helpers import ModelNotAvailableError, load_mlm, resolve_device
-from helpers.models import hub_reachable, locally_available_models
+from helpers.hub import hub_reachable
+from helpers.models import locally_available_models
 
 
 def test_local_folder_loads_with_eager_attention(tiny_model_dir, tiny_model):

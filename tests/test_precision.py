@@ -11,7 +11,7 @@ import torch
 
 from helpers import MaskScorer, Template, Verbalizer
 from helpers import precision as prec
-from helpers.precision import Bf16Support, PrecisionWarning, cpu_flags, estimated_cpu_peak, resolve_precision
+from helpers.precision import Bf16Support, PrecisionWarning, cpu_flags, resolve_precision
 
 TEMPLATE = Template("{text} it was {mask}.")
 VERBALIZER = Verbalizer({"negative": ["terrible", "bad"], "positive": ["great", "good"]})
@@ -69,10 +69,6 @@ def test_the_probe_decides_when_the_flags_allow_bf16(monkeypatch, fresh_probe, s
     assert len(calls) == 1, "the probe runs once per process"
 
 
-def test_the_real_probe_measures_a_positive_ratio():
-    assert prec._probe_speedup(repeats=2) > 0
-
-
 def test_resolve_precision_on_a_cpu(monkeypatch):
     monkeypatch.setattr(prec, "cpu_bf16_support", lambda: support(True))
     assert resolve_precision("auto", CPU) == torch.bfloat16
@@ -96,16 +92,6 @@ def test_bad_precisions_are_refused_with_the_choices():
         resolve_precision("half", CPU)
     with pytest.raises(ValueError, match="only on CUDA"):
         resolve_precision("fp16", CPU)
-
-
-def test_peak_estimate_follows_the_instruction_set():
-    amx = estimated_cpu_peak(threads=2, ghz=2.5, flags=frozenset({"avx512f", "fma", "amx_bf16", "avx512_bf16"}))
-    avx512 = estimated_cpu_peak(threads=2, ghz=2.5, flags=frozenset({"avx512f", "fma", "avx512_bf16"}))
-    epyc = estimated_cpu_peak(threads=4, ghz=2.5, flags=frozenset({"avx2", "fma"}))
-    assert amx["fp32"][0] == avx512["fp32"][0] == 2 * 2.5 * 64
-    assert amx["bf16"][0] == 16 * amx["fp32"][0] and avx512["bf16"][0] == 2 * avx512["fp32"][0]
-    assert epyc["fp32"][0] == epyc["bf16"][0] == 4 * 2.5 * 32  # no bf16 unit: bf16 is no faster
-    assert "AMX-BF16" in amx["bf16"][1] and "AVX2" in epyc["fp32"][1]
 
 
 # ---- MaskScorer ----------------------------------------------------------------------------
@@ -175,25 +161,6 @@ def test_cpu_and_gpu_scores_agree(tiny_model, tiny_tokenizer, precision, toleran
     masked = [t + " [MASK]." for t in TEXTS]
     ids = tiny_tokenizer.convert_tokens_to_ids(["great", "terrible", "paris"])
     np.testing.assert_allclose(gpu.label_logprobs(masked, ids), cpu.label_logprobs(masked, ids), atol=tolerance * 5)
-
-
-def test_classify_checked_redoes_exactly_the_close_calls(tiny_model, tiny_tokenizer, monkeypatch):
-    monkeypatch.setattr(prec, "cpu_bf16_support", lambda: support(True))
-    fast = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False, precision="bf16")
-    exact = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False)
-    rough = fast.classify(TEXTS, TEMPLATE, VERBALIZER)
-    right = exact.classify(TEXTS, TEMPLATE, VERBALIZER)
-    np.testing.assert_array_equal(prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=0), rough)
-    np.testing.assert_array_equal(prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=1e9), right)
-    gap = np.abs(np.log(rough[:, 1]) - np.log(rough[:, 0]))
-    margin = float(np.median(gap))  # half the texts are close calls
-    mixed = prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=margin)
-    close = gap < margin
-    assert 0 < close.sum() < len(TEXTS)
-    np.testing.assert_array_equal(mixed[close], right[close])
-    np.testing.assert_array_equal(mixed[~close], rough[~close])
-    with pytest.raises(ValueError, match="margin must be at least 0"):
-        prec.classify_checked(fast, exact, TEXTS, TEMPLATE, VERBALIZER, margin=-1)
 
 
 def test_load_mlm_warns_about_bf16_weights_only_where_bf16_is_slow(tiny_model_dir, monkeypatch):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..evaluation import ClassifierReport, classifier_report
-from ..scorer import MaskScorer
+from ..evaluation import classifier_report
 from ..template import Template
 from ..verbalizer import Verbalizer
 from .scoring import entities_from_bio
+
+if TYPE_CHECKING:
+    from ..evaluation import ClassifierReport
+    from ..scorer import MaskScorer
 
 # A label word of several pieces is scored with PET's parallel decoding (one pass, one mask per piece).
 MULTI_TOKEN = "parallel"

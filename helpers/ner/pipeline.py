@@ -4,16 +4,19 @@ not-an-entity decision, and greedy decoding (the steps are described in ``helper
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..calibration import CONTENT_FREE_INPUTS
-from ..scorer import MaskScorer
 from ..template import Template
-from ..verbalizer import Verbalizer
+from ..verbalizer import Verbalizer, logsumexp
 from .decoding import NONE_CLASS, ScoredSpan, bio_from_entities, decode_spans
 from .gold import MULTI_TOKEN
 from .spans import DEFAULT_MAX_SPAN_LEN, SPAN_FILTERS, candidate_spans, span_text
+
+if TYPE_CHECKING:
+    from ..scorer import MaskScorer
 
 # ---- defaults chosen on CoNLL-2003 validation (notebook 5) --------------------------------
 CONLL_TYPES: dict[str, list[str]] = {
@@ -27,11 +30,6 @@ DEFAULT_NONE_WORDS: tuple[str, ...] = ("thing", "word", "time", "day", "month", 
                                        "noun", "adjective")
 DEFAULT_THRESHOLD = 2.51  # 10 ** 0.4, on the log-spaced grid of bench/ner.py --choose
 DEFAULT_PREFER_LONGER = 20.0
-
-
-def _logsumexp(x: np.ndarray) -> np.ndarray:
-    top = x.max(axis=1)
-    return top + np.log(np.exp(x - top[:, None]).sum(axis=1))
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -175,7 +173,7 @@ class ZeroShotNER:
                 free = np.exp(self.bound.class_logits(self._content_free(template))[:, :k]).mean(axis=0)
                 log_mass += (class_mass - np.log(free)).max(axis=1)
             else:
-                log_mass += _logsumexp(class_mass)
+                log_mass += logsumexp(class_mass, axis=1)
         return np.exp(log_mass / len(self.templates))
 
     def score_spans(self, sentences: Sequence[Sequence[str]],
@@ -194,7 +192,7 @@ class ZeroShotNER:
         if self.use_none and not self.has_none:
             raise ValueError("use_none is True but this pipeline has no none words; create it with none_words=[...]")
         if self.use_none:  # P(any type) / P(none), divided by its content-free value k
-            score = np.exp(_logsumexp(logp[:, :k]) - logp[:, k]) / k
+            score = np.exp(logsumexp(logp[:, :k], axis=1) - logp[:, k]) / k
         else:
             score = self._mass(inputs) if inputs else np.zeros(0)
         out, row = [], 0

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .decoding import Entity
+
+if TYPE_CHECKING:
+    from .decoding import Entity
 
 
 def entities_from_bio(tags: Sequence[str]) -> list[Entity]:

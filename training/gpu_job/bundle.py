@@ -23,7 +23,6 @@ the last one that does not fit whole is cut to a random sample of its documents.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import lzma
 import random
@@ -36,7 +35,7 @@ from safetensors.torch import save_file
 from transformers import BertForMaskedLM
 
 from ..corpus import DEBIAN_GCIDE, DEBIAN_WORDNET, corpus_documents, token_stream
-from ..export import NOT_STORED
+from ..export import NOT_STORED, sha256_file
 
 MIB = 2**20
 TREE_LIMIT_MIB = 64  # what travels to the device machine: working tree + carried paths
@@ -79,10 +78,6 @@ def compress_stream(ids: list[int]) -> bytes:
     return lzma.compress(tensor.to(torch.int16).numpy().tobytes(), preset=9 | lzma.PRESET_EXTREME)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def tracked_tree_mib(root: Path) -> float:
     """Size of the git-tracked files under ``root`` (what travels besides the bundle); 0 outside git."""
     try:
@@ -123,7 +118,7 @@ def build_bundle(out: Path, model: BertForMaskedLM, tokenizer, docs: dict[str, l
                 if d != dirs[0]:
                     probe.rename(d / relative)
                 budget[i] -= size
-                files[relative] = {"part": i + 1, "bytes": size, "sha256": _sha256(d / relative), "what": what}
+                files[relative] = {"part": i + 1, "bytes": size, "sha256": sha256_file(d / relative), "what": what}
                 return True
         probe.unlink()
         return False

@@ -16,7 +16,6 @@ the last one stopped, until the budget is spent.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import lzma
 import os
@@ -29,7 +28,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import BertConfig, BertForMaskedLM
 
-from ..export import save_fp16_shards
+from ..export import save_fp16_shards, sha256_file
 from ..masking import mask_tokens, masked_lm_loss
 from ..schedule import lr_at_time
 
@@ -54,7 +53,7 @@ def open_bundle(dirs: list[Path]) -> tuple[dict, dict[str, Path]]:
         if not found:
             raise BundleError(f"{relative} (part {facts['part']} of {manifest['parts']}) is missing from "
                               f"{', '.join(map(str, dirs))}: carry that part too and pass its folder to --bundle")
-        if hashlib.sha256(found[0].read_bytes()).hexdigest() != facts["sha256"]:
+        if sha256_file(found[0]) != facts["sha256"]:
             raise BundleError(f"{found[0]} does not match its checksum in the manifest: rebuild or re-copy the bundle")
         paths[relative] = found[0]
     return manifest, paths
@@ -219,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
         os.replace(tmp, ckpt_path)
         shards = save_fp16_shards(model, args.out, dict(meta, steps=state["step"], tokens_seen=state["tokens_seen"],
                                                         wall_time_s=round(state["train_s"])), SHARD_BYTES)
-        summary = dict(record, shards={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shards},
+        summary = dict(record, shards={p.name: sha256_file(p) for p in shards},
                        meta=meta)
         (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
         print(json.dumps(record), flush=True)
