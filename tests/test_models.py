@@ -63,10 +63,16 @@ def test_local_listing_always_offers_the_default():
     assert locally_available_models()[0].startswith("None (the default")
 
 
-def test_device_resolution(monkeypatch):
+@pytest.mark.parametrize(("cuda", "mps", "expected"), [(True, True, "cuda"), (False, True, "mps"),
+                                                      (False, False, "cpu")])
+def test_auto_takes_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.delenv("PROMPTLAB_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device("auto") == torch.device(expected)
     assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv("PROMPTLAB_DEVICE", "cpu")
+    assert resolve_device("auto") == torch.device("cpu"), "the variable wins over MPS and CUDA"
 
 
 def test_asking_for_a_missing_gpu_says_so(monkeypatch):
@@ -176,7 +182,9 @@ def test_device_variable_pins_auto_but_not_an_explicit_device(monkeypatch):
     assert resolve_device("auto") == torch.device("meta")
     assert resolve_device("cpu") == torch.device("cpu")
     monkeypatch.setenv("PROMPTLAB_DEVICE", "auto")
-    assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
 
 
 def test_device_variable_errors_name_the_variable(monkeypatch):
