@@ -22,7 +22,7 @@ from playwright.sync_api import sync_playwright
 import helpers.attention_views as views
 from helpers import load_mlm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "browser"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from chromium import launch  # noqa: E402
 
 WORDS = "the film was long but the acting kept me watching until the very last scene of it".split()

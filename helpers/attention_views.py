@@ -2,12 +2,20 @@
 
 In a notebook a view is a small widget (``attention_widget.js``) that asks the kernel for
 the view's script; ``AttentionView.save`` writes the same view as a standalone page.
+
+Every displayed view carries ``{"kind": ..., "tokens": n}`` in its output metadata under
+``VIEW_METADATA``. When ``$PROMPTLAB_VIEWS_DIR`` names a folder, a displayed view is instead
+saved there as a page (named by its content) and its metadata also gives the page's file name
+(``"page"``): how a notebook run without a browser, such as a static site build, keeps its views.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import itertools
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +26,12 @@ from bertviz.util import format_special_chars
 from .attention import attention_for, queries_and_keys_for
 from .offline_scripts import view_script
 
-__all__ = ["AttentionView", "MAX_DRAWN_SHAPES", "MAX_NEURON_VIEW_NUMBERS", "head_view", "model_view", "neuron_view"]
+__all__ = ["AttentionView", "MAX_DRAWN_SHAPES", "MAX_NEURON_VIEW_NUMBERS", "VIEW_METADATA", "VIEWS_DIR_VARIABLE",
+           "head_view", "model_view", "neuron_view"]
+
+# The output-metadata key of a displayed view, and the variable that names a folder for its pages.
+VIEW_METADATA = "promptlab_attention_view"
+VIEWS_DIR_VARIABLE = "PROMPTLAB_VIEWS_DIR"
 
 # SVG shapes one view may draw at once; past this the page freezes for seconds
 # (bench/attention_views.py measures the drawing time in Chromium).
@@ -73,12 +86,24 @@ class AttentionView:
         markup, script = self.render()
         return f'{markup}<script type="text/javascript">\n{script}</script>\n'
 
+    @property
+    def page_name(self) -> str:
+        """A file name for the view's page, the same for the same view: ``head_view-<hash>.html``."""
+        content = json.dumps([self.kind, self.tokens, self.params, self.controls], sort_keys=True, default=str)
+        return f"{self.kind}-{hashlib.sha256(content.encode()).hexdigest()[:16]}.html"
+
     def _repr_mimebundle_(self, **kwargs) -> tuple[dict, dict]:
+        described = {"kind": self.kind, "tokens": len(self.tokens)}
+        folder = os.environ.get(VIEWS_DIR_VARIABLE, "").strip()
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            path = self.save(Path(folder) / self.page_name)
+            return {"text/plain": repr(self)}, {VIEW_METADATA: {**described, "page": path.name}}
         # A widget rather than text/html: the 0.33 MB of library code travels from the kernel
         # and is not stored in the notebook.
         bundle = _AttentionWidget(*self.render())._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        return {**data, "text/plain": repr(self)}, metadata
+        return {**data, "text/plain": repr(self)}, {**metadata, VIEW_METADATA: described}
 
     def save(self, path: str | Path) -> Path:
         """Write the view as an HTML page that opens offline in any browser."""

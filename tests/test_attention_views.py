@@ -116,8 +116,9 @@ def test_a_missing_library_package_says_how_to_install_it(monkeypatch):
 
 def test_in_a_notebook_a_view_is_a_widget_that_sends_its_script_on_request(tiny_model, tiny_tokenizer):
     view = views.head_view(tiny_model, tiny_tokenizer, TEXT)
-    data, _ = view._repr_mimebundle_()
+    data, metadata = view._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data and "text/html" not in data
+    assert metadata[views.VIEW_METADATA] == {"kind": "head_view", "tokens": 7}
     assert data["text/plain"] == repr(view) == "<head_view of 7 tokens: [CLS] the movie was [MASK] . [SEP]>"
     markup, script = view.render()
     widget = views._AttentionWidget(markup, script)
@@ -125,6 +126,23 @@ def test_in_a_notebook_a_view_is_a_widget_that_sends_its_script_on_request(tiny_
     widget.send = sent.append
     widget._handle_custom_msg({"request": "script"}, [])
     assert sent == [{"script": script}] and "d3js.org" not in widget.markup
+
+
+def test_with_a_views_folder_a_view_is_saved_there_and_named_in_its_metadata(tiny_model, tiny_tokenizer,
+                                                                           tmp_path, monkeypatch):
+    folder = tmp_path / "views"
+    monkeypatch.setenv(views.VIEWS_DIR_VARIABLE, str(folder))
+    neuron = views.neuron_view(tiny_model, tiny_tokenizer, TEXT)
+    data, metadata = neuron._repr_mimebundle_()
+    described = metadata[views.VIEW_METADATA]
+    assert data == {"text/plain": repr(neuron)}
+    assert described == {"kind": "neuron_view", "tokens": 7, "page": described["page"]}
+    page = (folder / described["page"]).read_text(encoding="utf-8")
+    assert "promptlab-neuron-view" in page and page.count("</script>") == 1
+    again = views.neuron_view(tiny_model, tiny_tokenizer, TEXT)._repr_mimebundle_()[1][views.VIEW_METADATA]
+    other = views.neuron_view(tiny_model, tiny_tokenizer, TEXT, head=1)._repr_mimebundle_()[1][views.VIEW_METADATA]
+    assert again["page"] == described["page"] != other["page"]  # named by content
+    assert sorted(p.name for p in folder.iterdir()) == sorted({described["page"], other["page"]})
 
 
 def test_no_notebook_stores_the_libraries():

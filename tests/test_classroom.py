@@ -3,9 +3,9 @@ made here and on the real series (built once into a temporary folder)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
+import time
 import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -105,7 +105,8 @@ def test_pages_without_a_kernel_replace_widgets_with_a_note():
     nb.metadata["widgets"] = {"state": {}}
     widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "x"}}
     nb.cells[2].outputs = [new_output("display_data", data={**widget, "text/plain": "Text(value='')"}),
-                           new_output("display_data", data={**widget, "text/plain": "<head_view of 9 tokens: a b>"})]
+                           new_output("display_data", data={**widget, "text/plain": "<head_view of 9 tokens: a b>"},
+                                      metadata={classroom.VIEW_METADATA: {"kind": "head_view", "tokens": 9}})]
     page = classroom.for_html(nb, {})
     assert "widgets" not in page.metadata
     notes = [o.data["text/plain"] for o in page.cells[2].outputs]
@@ -150,10 +151,6 @@ def local_refs_resolve(page: Path) -> list[str]:
         if not (page.parent / value.split("?")[0].split("#")[0]).exists():
             problems.append(f"{tag} points at missing {value}")
     return problems
-
-
-def test_the_series_has_at_least_five_notebooks():
-    assert len(NOTEBOOKS) >= 5
 
 
 def test_one_offline_deck_per_notebook(built):
@@ -230,10 +227,9 @@ def test_each_notebook_has_two_self_checks_outside_the_solutions(path):
         assert f"{exercise_id}: right" in "".join(o.get("text", "") for o in solved[exercise_id].outputs)
 
 
-def test_jupyterlab_rise_is_a_pinned_dependency_and_installed():
+def test_jupyterlab_rise_is_a_pinned_dependency():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(re.fullmatch(r"jupyterlab-rise==[\d.]+", d) for d in dependencies)
-    assert importlib.util.find_spec("jupyterlab_rise") is not None
 
 
 def test_run_overrides_a_parameter_and_reports_cells_that_raise(tmp_path, capsys):
@@ -256,3 +252,34 @@ def test_run_overrides_a_parameter_and_reports_cells_that_raise(tmp_path, capsys
         classroom.cmd_run(folder, tmp_path / "out", ["Y=3"])
     with pytest.raises(classroom.ClassroomError, match="quote strings"):
         classroom.cmd_run(folder, tmp_path / "out", ["NAME=b"])
+
+
+def test_the_view_contract_names_are_those_of_helpers():
+    import helpers.attention_views as views
+
+    assert (classroom.VIEW_METADATA, classroom.VIEWS_DIR_VARIABLE) == (views.VIEW_METADATA, views.VIEWS_DIR_VARIABLE)
+    stored = [o for path in NOTEBOOKS for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+              for o in c.outputs if classroom.WIDGET_MIME in o.get("data", {})
+              and str(o.get("data", {}).get("text/plain", "")).startswith(("<head_view", "<model_view", "<neuron_view"))]
+    assert stored and all(classroom.is_view_output(o) for o in stored), "re-execute the notebooks with views"
+
+
+def test_a_cells_timeout_grows_with_its_stored_run_and_the_training_tag():
+    quick, slow, training = new_code_cell("1"), new_code_cell("2"), new_code_cell("3")
+    slow.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.000Z",
+                                  "shell.execute_reply": "2026-01-01T00:02:00.000Z"}
+    training.metadata["tags"] = [classroom.TRAINING_TAG]
+    assert classroom.cell_timeout(quick) == classroom.CELL_TIMEOUT
+    assert classroom.cell_timeout(quick, floor=5) == 5
+    assert classroom.cell_timeout(slow, floor=5) == 10 * 120 + 1
+    assert classroom.cell_timeout(training, floor=5) == classroom.TRAINING_TIMEOUT
+
+
+def test_a_stalled_cell_ends_the_run_with_an_error_naming_the_notebook_and_cell(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("import time\ntime.sleep(60)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    start = time.monotonic()
+    with pytest.raises(classroom.ClassroomError, match=r"09_stall\.ipynb: cell 7 \('import time'\) did not finish "
+                                                       r"within 3 s"):
+        classroom.execute(nb, tmp_path / "09_stall.ipynb", timeout=3, indices=[4, 7])
+    assert time.monotonic() - start < 50

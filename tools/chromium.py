@@ -1,4 +1,7 @@
-"""Debian's headless Chromium under Playwright, with every request the page makes recorded."""
+"""Debian's headless Chromium under Playwright, with every request the page makes recorded.
+
+Used by the browser tests (tests/browser/) and bench/attention_views.py.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 
 CHROMIUM = os.environ.get("PROMPTLAB_CHROMIUM", "/usr/bin/chromium")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}  # as urlsplit gives hostnames (no brackets)
@@ -27,16 +29,14 @@ ARGS = [
 ]
 
 
-def require_chromium() -> None:
-    """Skip (or fail, where PROMPTLAB_REQUIRE_BROWSER is set, as in CI) when no browser is installed."""
+def missing_browser() -> str | None:
+    """What is missing to run Chromium under Playwright here, as a message with the fix, or None."""
     missing = [what for what, ok in [(CHROMIUM, shutil.which(CHROMIUM)), ("playwright", _has_playwright())]
                if not ok]
-    if missing:
-        message = (f"browser test needs {', '.join(missing)}: `apt-get install chromium` "
-                   '(Debian) and `pip install -e ".[test]"`')
-        if os.environ.get("PROMPTLAB_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    if not missing:
+        return None
+    return (f"needs {', '.join(missing)}: `apt-get install chromium` (Debian) and "
+            '`pip install -e ".[test]"`')
 
 
 def _has_playwright() -> bool:
@@ -108,10 +108,10 @@ def jupyterlab(root: Path) -> Iterator[tuple[str, str]]:
                 break
             except OSError:
                 if server.poll() is not None:
-                    pytest.fail(f"JupyterLab exited:\n{(root / 'server.log').read_text()[-3000:]}")
+                    raise RuntimeError(f"JupyterLab exited:\n{(root / 'server.log').read_text()[-3000:]}")
                 time.sleep(0.5)
         else:
-            pytest.fail("JupyterLab did not answer within 60 s")
+            raise RuntimeError("JupyterLab did not answer within 60 s")
         yield base, token
     finally:
         server.terminate()

@@ -45,12 +45,22 @@ EXERCISES_HEADING = re.compile(r"^##\s+Exercises\b", re.MULTILINE)
 # A slide holds about this many lines (source + output) before a section goes on in a sub-slide.
 SLIDE_LINES = 20
 IMAGE_LINES = 14  # a figure takes about as much room as this many lines of text
-VIEW_OUTPUT = re.compile(r"^<(head_view|model_view|neuron_view) of (\d+) tokens")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-VIEW_MIME = "application/x.classroom-view"
+# helpers.attention_views.VIEW_METADATA and VIEWS_DIR_VARIABLE (this tool does not import the package):
+# a displayed view's output metadata, {"kind": ..., "tokens": n[, "page": file name]}, and the
+# variable that makes the kernel save each displayed view as a page in a folder.
+VIEW_METADATA = "promptlab_attention_view"
+VIEWS_DIR_VARIABLE = "PROMPTLAB_VIEWS_DIR"
 # iframe heights in px: a fixed part plus a row per token (a framed page cannot be measured from file://)
 VIEW_HEIGHT = {"head_view": (110, 24), "model_view": (900, 0), "neuron_view": (160, 24)}
 RISE_SETTINGS = {"scroll": True, "theme": "white", "transition": "slide"}
+# Seconds a cell may run when this tool executes a notebook: at least CELL_TIMEOUT, ten times the
+# cell's stored run time, and TRAINING_TIMEOUT for a cell tagged "training"; past it the run stops
+# with an error that names the notebook and the cell.
+CELL_TIMEOUT = 600
+STORED_TIME_FACTOR = 10
+TRAINING_TAG = "training"
+TRAINING_TIMEOUT = 3600
 
 
 class ClassroomError(RuntimeError):
@@ -229,6 +239,52 @@ def cmd_times(folder: Path) -> None:
             print(f"  {seconds:7.1f} s  {heading}" if recorded else f"        -    {heading}")
 
 
+# ----------------------------------------------------------------------------- executing notebooks
+
+def cell_timeout(cell, floor: int = CELL_TIMEOUT) -> int:
+    """Seconds ``cell`` may run: ``floor``, ten times its stored run time, or TRAINING_TIMEOUT
+    when tagged "training", whichever is largest."""
+    seconds = floor
+    stored = _seconds(cell)
+    if stored is not None:
+        seconds = max(seconds, int(STORED_TIME_FACTOR * stored) + 1)
+    if TRAINING_TAG in cell.metadata.get("tags", []):
+        seconds = max(seconds, TRAINING_TIMEOUT)
+    return seconds
+
+
+def execute(nb, path: Path, timeout: int = CELL_TIMEOUT, indices: Sequence[int] | None = None,
+            allow_errors: bool = False) -> None:
+    """Run ``nb`` in place with this checkout's ``helpers``, each cell under ``cell_timeout(cell, timeout)``.
+
+    A cell that does not finish in time (a slow cell or a stalled kernel) ends the run with a
+    ``ClassroomError`` naming ``path`` and the cell; ``indices`` maps the cells of ``nb`` to
+    their numbers in the notebook at ``path`` when ``nb`` is a selection of its cells.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    # the kernel imports this checkout's helpers, whatever is installed
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    running: list = [None, 0]  # the cell being run and its limit
+
+    def limit(cell) -> int:
+        running[:] = [cell, cell_timeout(cell, timeout)]
+        return running[1]
+
+    client = NotebookClient(nb, timeout_func=limit, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellTimeoutError as error:
+        position = next((k for k, c in enumerate(nb.cells) if c is running[0]), None)
+        number = position if indices is None or position is None else indices[position]
+        first = (running[0].source.strip().splitlines() or [""])[0][:80] if running[0] is not None else ""
+        raise ClassroomError(f"{path.name}: cell {number} ({first!r}) did not finish within {running[1]} s, so the "
+                             "run was stopped (a stalled kernel or a slow machine); run the command again, or tag "
+                             f"the cell '{TRAINING_TAG}' if it needs longer") from error
+
+
 # ----------------------------------------------------------------------------- running with other parameters
 
 def _parameters(assignments: Sequence[str], nb, name: str) -> str:
@@ -260,10 +316,7 @@ def cmd_run(folder: Path, out: Path, assignments: Sequence[str], only: Sequence[
 
     Returns 1 if any cell raised (the run goes on, so one pinned number does not stop the rest).
     """
-    from nbclient import NotebookClient
-
     out.mkdir(parents=True, exist_ok=True)
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     paths = [p for p in notebook_paths(folder) if not only or p.name[:2] in only or p.stem in only]
     if not paths:
         raise ClassroomError(f"--only {' '.join(only)} matches no notebook in {folder}")
@@ -277,8 +330,7 @@ def cmd_run(folder: Path, out: Path, assignments: Sequence[str], only: Sequence[
             injected.metadata["tags"] = ["injected-parameters"]
             nb.cells.insert(position + 1, injected)
         print(f"{path.name}: running", flush=True)
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        execute(nb, path, timeout=timeout, allow_errors=True)
         nbformat.write(nb, out / path.name)
         errors = [(i, o) for i, c in enumerate(nb.cells) if c.cell_type == "code"
                   for o in c.outputs if o.output_type == "error"]
@@ -361,26 +413,18 @@ def _output_text(output) -> str:
     return "".join(text) if isinstance(text, list) else str(text)
 
 
+def view_of(output) -> dict | None:
+    """The metadata of a displayed attention view (``{"kind", "tokens"[, "page"]}``), or None."""
+    found = output.get("metadata", {}).get(VIEW_METADATA)
+    return found if isinstance(found, dict) else None
+
+
 def is_view_output(output) -> bool:
-    """A stored attention view (a widget whose text form names the view)."""
-    return WIDGET_MIME in output.get("data", {}) and bool(VIEW_OUTPUT.match(_output_text(output)))
+    """A stored attention view (its output metadata describes the view)."""
+    return view_of(output) is not None
 
 
-def _setup_cell(views_dir: Path, prefix: str) -> str:
-    return (
-        "import helpers.attention_views as _classroom_views\n"
-        "from pathlib import Path as _ClassroomPath\n"
-        f"_classroom_dir, _classroom_seen = _ClassroomPath({str(views_dir)!r}), []\n"
-        "def _classroom_bundle(self, **kwargs):\n"
-        f"    name = f'{prefix}-view-{{len(_classroom_seen) + 1}}.html'\n"
-        "    self.save(_classroom_dir / name)\n"
-        "    _classroom_seen.append(name)\n"
-        f"    return {{'text/plain': repr(self), {VIEW_MIME!r}: name}}, {{}}\n"
-        "_classroom_views.AttentionView._repr_mimebundle_ = _classroom_bundle\n"
-    )
-
-
-def render_views(nb, path: Path, views_dir: Path, timeout: int = 900) -> dict[int, list]:
+def render_views(nb, path: Path, views_dir: Path, timeout: int = CELL_TIMEOUT) -> dict[int, list]:
     """Run ``nb`` up to its last attention view and save every view as a page in ``views_dir``.
 
     Returns, per index of a cell that shows a view, its new outputs: the views as iframes
@@ -390,43 +434,48 @@ def render_views(nb, path: Path, views_dir: Path, timeout: int = 900) -> dict[in
                   and any(is_view_output(o) for o in c.get("outputs", []))]
     if not view_cells:
         return {}
-    from nbclient import NotebookClient
-
     views_dir.mkdir(parents=True, exist_ok=True)
     kept = [i for i in range(view_cells[-1] + 1) if nb.cells[i].cell_type == "code" and not is_solution(nb.cells[i])]
     run = nbformat.v4.new_notebook(metadata=copy.deepcopy(nb.metadata))
-    run.cells = [nbformat.v4.new_code_cell(_setup_cell(views_dir.resolve(), path.stem))]
-    run.cells += [nbformat.v4.new_code_cell(nb.cells[i].source) for i in kept]
-    # the kernel imports this checkout's helpers, whatever is installed
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    run.cells = [nbformat.v4.new_code_cell(nb.cells[i].source, metadata=copy.deepcopy(nb.cells[i].metadata))
+                 for i in kept]
     print(f"{path.name}: running cells 0-{view_cells[-1]} to draw {len(view_cells)} attention views", flush=True)
-    NotebookClient(run, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    previous = os.environ.get(VIEWS_DIR_VARIABLE)
+    os.environ[VIEWS_DIR_VARIABLE] = str(views_dir.resolve())  # the kernel saves each view there
+    try:
+        execute(run, path, timeout=timeout, indices=kept)
+    finally:
+        if previous is None:
+            os.environ.pop(VIEWS_DIR_VARIABLE, None)
+        else:
+            os.environ[VIEWS_DIR_VARIABLE] = previous
     new = {}
-    for position, i in enumerate(kept, start=1):
+    for position, i in enumerate(kept):
         if i not in view_cells:
             continue
         outputs = []
         for output in run.cells[position].outputs:
-            name = output.get("data", {}).get(VIEW_MIME)
-            if name is None:
+            view = view_of(output)
+            if view is None or "page" not in view:
                 outputs.append(output)
                 continue
-            match = VIEW_OUTPUT.match(_output_text(output))
-            fixed, per_token = VIEW_HEIGHT[match.group(1)]
-            frame = (f'<iframe class="attention-view" src="views/{html.escape(name)}" '
-                     f'style="height:{fixed + per_token * int(match.group(2))}px" '
-                     f'title="{html.escape(_output_text(output))}"></iframe>'
-                     f'<div class="classroom-note">{html.escape(_output_text(output))}: '
-                     f'<a href="views/{html.escape(name)}">open the view on its own page</a></div>')
+            fixed, per_token = VIEW_HEIGHT[view["kind"]]
+            name, label = html.escape(view["page"]), html.escape(_output_text(output))
+            frame = (f'<iframe class="attention-view" src="views/{name}" '
+                     f'style="height:{fixed + per_token * int(view["tokens"])}px" title="{label}"></iframe>'
+                     f'<div class="classroom-note">{label}: <a href="views/{name}">open the view on its own page</a></div>')
             outputs.append(nbformat.v4.new_output("display_data", data={"text/html": frame}))
-        stored = [_output_text(o) for o in nb.cells[i].outputs if is_view_output(o)]
-        drawn = [_output_text(o) for o in run.cells[position].outputs if VIEW_MIME in o.get("data", {})]
+        stored = [_described(view_of(o)) for o in nb.cells[i].outputs if is_view_output(o)]
+        drawn = [_described(view_of(o)) for o in run.cells[position].outputs if is_view_output(o)]
         if stored != drawn:
-            print(f"warning: {path.name} cell {i}: the stored view was {stored}, the run drew {drawn}; "
+            print(f"warning: {path.name} cell {i}: the stored views were {stored}, the run drew {drawn}; "
                   "re-execute the notebook", file=sys.stderr)
         new[i] = outputs
     return new
+
+
+def _described(view: dict) -> tuple[str, int]:
+    return view["kind"], int(view["tokens"])
 
 
 def _kernel_note(what: str) -> dict:
@@ -582,7 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--set", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter, e.g. --set MODEL='\"bert-base-uncased\"' --set DEVICE='\"cuda\"'")
     run.add_argument("--only", nargs="+", default=[], metavar="NN", help="only these notebooks, e.g. --only 01 04")
-    run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take (default 3600)")
+    run.add_argument("--timeout", type=int, default=3600,
+                     help="seconds a cell may take at least (default 3600; more for a cell whose stored run was "
+                          "long or that is tagged 'training')")
     args = parser.parse_args(argv)
     try:
         if args.command == "tag":

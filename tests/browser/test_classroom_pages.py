@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from chromium import RequestLog, jupyterlab, launch, require_chromium
+from chromium import RequestLog, jupyterlab, launch
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -23,9 +25,8 @@ FIRST = sorted((ROOT / "notebooks").glob("*.ipynb"))[0]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, chromium_required):
     """A deck and a site page of notebook 1 (with its attention views drawn), in a temporary folder."""
-    require_chromium()
     sys.path.insert(0, str(ROOT / "tools"))
     import classroom
 
@@ -103,9 +104,8 @@ def test_a_site_page_shows_its_figures_and_draws_the_attention_view(built):
 
 
 @pytest.fixture(scope="module")
-def lab_with_first_notebook(tmp_path_factory):
+def lab_with_first_notebook(tmp_path_factory, chromium_required):
     """JupyterLab on a free loopback port serving a copy of notebook 1; yields the notebook's URL."""
-    require_chromium()
     root = tmp_path_factory.mktemp("rise")
     shutil.copy(FIRST, root)
     with jupyterlab(root) as (base, token):

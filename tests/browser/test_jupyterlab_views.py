@@ -14,8 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from chromium import RequestLog, launch, require_chromium
+from chromium import RequestLog, launch
 from chromium import jupyterlab as jupyterlab_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TEXT = "the capital of france is [MASK]."
@@ -40,9 +42,8 @@ CELLS = [
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
+def jupyterlab(tmp_path_factory, chromium_required):
     """A JupyterLab server on loopback serving a folder with the test notebook; yields its URL."""
-    require_chromium()
     root = tmp_path_factory.mktemp("lab")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
