@@ -93,6 +93,8 @@ def test_evaluate_classifier_refuses_the_old_call_and_bad_labels(scorer):
         evaluate_classifier(scorer, TEXTS, template, verbalizer)
     with pytest.raises(ValueError, match=r"data.labels holds \[2\], outside the classes 0..1"):
         evaluate_classifier(scorer, LabelledTexts(TEXTS, np.array([1, 0, 2, 1, 0])), template, verbalizer)
+    with pytest.raises(ValueError, match=r"data.labels holds \[-1\], outside the classes 0..1"):
+        evaluate_classifier(scorer, LabelledTexts(TEXTS, np.array([1, 0, -1, 1, 0])), template, verbalizer)
 
 
 def test_written_reviews_are_balanced_and_labelled():

@@ -167,6 +167,8 @@ def test_one_string_is_one_row_everywhere(scorer):
     np.testing.assert_allclose(one, scorer.classify(["one review"], template, verbalizer))
     assert scorer.word_logprobs("one review", template, verbalizer).shape == (1, 2)
     assert scorer.label_logprobs("it was [MASK] .", [5, 6]).shape == (1, 2)
+    (per_mask,) = scorer.top_k("it was [MASK] .", k=3)
+    assert len(per_mask) == 3
     slots = {"sentence": "john went to paris", "span": "paris"}
     assert scorer.classify(slots, Template("{sentence} {span} is a {mask}."), verbalizer).shape == (1, 2)
 
