@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
-from helpers import MaskScorer, load_mlm, load_sst2
 from checked import CHECK_MARGIN
 from workload import TEMPLATE, VERBALIZER
+
+from helpers import MaskScorer, load_mlm, load_sst2
 
 
 def main() -> None:

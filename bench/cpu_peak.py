@@ -25,11 +25,11 @@ def estimated_cpu_peak(threads: int | None = None, ghz: float | None = None,
     ghz = ghz or _cpu_ghz()
     fp32 = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
     bf16 = 1024 if "amx_bf16" in flags else 128 if "avx512_bf16" in flags else fp32
+    fp32_unit = "AVX-512 FMA" if fp32 == 64 else "AVX2 FMA" if fp32 == 32 else "SSE FMA"
+    bf16_unit = "AMX-BF16" if bf16 == 1024 else "AVX512-BF16" if bf16 == 128 else "no bf16 unit"
     return {
-        "fp32": (threads * ghz * fp32, f"{threads} cores x {ghz:.2f} GHz x {fp32} FLOPs/cycle"
-                                       f" ({'AVX-512' if fp32 == 64 else 'AVX2' if fp32 == 32 else 'SSE'} FMA)"),
-        "bf16": (threads * ghz * bf16, f"{threads} cores x {ghz:.2f} GHz x {bf16} FLOPs/cycle"
-                                       f" ({'AMX-BF16' if bf16 == 1024 else 'AVX512-BF16' if bf16 == 128 else 'no bf16 unit'})"),
+        "fp32": (threads * ghz * fp32, f"{threads} cores x {ghz:.2f} GHz x {fp32} FLOPs/cycle ({fp32_unit})"),
+        "bf16": (threads * ghz * bf16, f"{threads} cores x {ghz:.2f} GHz x {bf16} FLOPs/cycle ({bf16_unit})"),
     }
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2
-from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 
 class SwappedEncoder(MaskScorer):

@@ -60,7 +60,8 @@ def few_shot(data, k: int, seed: int) -> tuple[list[str], np.ndarray]:
 
 def accuracy(method: str, trained, tokenizer, texts, labels) -> float:
     if method == "prompt":
-        probs = MaskScorer(trained, tokenizer, max_length=MAX_LENGTH, progress=False).classify(texts, TEMPLATE, VERBALIZER)
+        probs = MaskScorer(trained, tokenizer, max_length=MAX_LENGTH, progress=False).classify(texts, TEMPLATE,
+                                                                                               VERBALIZER)
     else:
         probs = trained.predict_proba(texts)
     return float((probs.argmax(1) == labels).mean())
@@ -98,7 +99,8 @@ def choose(args, model, tokenizer) -> None:
                         trained = train(method, model, tokenizer, texts, labels, seed, lr=lr, epochs=epochs)
                         seconds = time.perf_counter() - start
                         done[key] = accuracy(method, trained, tokenizer, val_texts, val_labels)
-                        row = dict(zip(("method", "lr", "epochs", "k", "seed"), key), accuracy=done[key], seconds=seconds)
+                        row = dict(zip(("method", "lr", "epochs", "k", "seed"), key), accuracy=done[key],
+                                   seconds=seconds)
                         print(json.dumps(row), flush=True)
                         if args.out:
                             with open(args.out, "a") as f:
@@ -145,7 +147,8 @@ def timing(args, model, tokenizer) -> None:
             train(method, model, tokenizer, texts, labels, seed)
             times.append(time.perf_counter() - start)
             steps = defaults["epochs"] * -(-len(texts) // defaults["batch_size"])
-            print(f"{method:<8}{seed:>6}{len(texts):>10}{steps:>7}{times[-1]:>9.1f}{times[-1] / steps:>8.2f}", flush=True)
+            print(f"{method:<8}{seed:>6}{len(texts):>10}{steps:>7}{times[-1]:>9.1f}{times[-1] / steps:>8.2f}",
+                  flush=True)
         medians[method] = statistics.median(times)
     print(f"prompt_s={medians['prompt']:.1f} head_s={medians['head']:.1f}")
 

@@ -24,8 +24,15 @@ import numpy as np
 import torch
 
 from helpers import MaskScorer, load_conll2003, load_mlm
-from helpers.ner import (CONLL_TYPES, ZeroShotNER, bio_from_entities, capitalisation_heuristic, decode_spans,
-                         entities_from_bio, entity_prf)
+from helpers.ner import (
+    CONLL_TYPES,
+    ZeroShotNER,
+    bio_from_entities,
+    capitalisation_heuristic,
+    decode_spans,
+    entities_from_bio,
+    entity_prf,
+)
 
 
 def main() -> None:

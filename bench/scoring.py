@@ -39,15 +39,15 @@ from collections import defaultdict
 import numpy as np
 import psutil
 import torch
+from checked import CHECK_MARGIN, classify_checked
+from cpu_peak import estimated_cpu_peak
+from throughput import useful_flops
 from transformers import pipeline
+from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2
 from helpers.precision import cpu_bf16_support
 from helpers.scorer import encoder_and_head
-from checked import CHECK_MARGIN, classify_checked
-from cpu_peak import estimated_cpu_peak
-from throughput import useful_flops
-from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 AGREEMENT_BAR = 0.995
 PARTS = ("tokenise", "encoder", "head", "softmax+sort", "python")
@@ -211,7 +211,8 @@ def main() -> None:
     word_ids = tokenizer.convert_tokens_to_ids(words)
     workloads = {
         "SST-2": load_sst2("validation").texts[: args.n_sst2],
-        "IMDB": cut_reviews(tokenizer, load_imdb("test", n=args.n_imdb, seed=0).texts, scorers["MaskScorer"].max_length),
+        "IMDB": cut_reviews(tokenizer, load_imdb("test", n=args.n_imdb, seed=0).texts,
+                            scorers["MaskScorer"].max_length),
     }
     auto = str(fast.compute_dtype).removeprefix("torch.")
     why = cpu_bf16_support().reason if model.device.type == "cpu" else torch.cuda.get_device_name(model.device)
@@ -221,8 +222,10 @@ def main() -> None:
     print(f"'MS auto' is MaskScorer(precision='auto'), which computes in {auto} here ({why})")
     checked = fast.compute_dtype != torch.float32
     if checked:
-        print(f"'MS checked' is classify_checked('MS auto', 'MaskScorer', margin={CHECK_MARGIN}): close calls redone in fp32")
-    header = f"{'workload':<10}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}{'peak MB':>9}{'agree':>7}"
+        print(f"'MS checked' is classify_checked('MS auto', 'MaskScorer', margin={CHECK_MARGIN}): "
+              "close calls redone in fp32")
+    header = (f"{'workload':<10}{'method':<12}{'texts':>6}{'seconds':>9}{'texts/s':>9}{'vs naive':>9}{'vs pipe':>8}"
+              f"{'peak MB':>9}{'agree':>7}")
     print(header)
     print("-" * len(header))
     methods = ["naive", "pipeline", *scorers] + (["MS checked"] if checked else [])
@@ -233,7 +236,8 @@ def main() -> None:
         runs = {
             "naive": lambda: naive(model, tokenizer, prompts, word_ids),
             "pipeline": lambda: with_pipeline(fill_mask, prompts, words, args.batch_size),
-            **{method: (lambda s=s: s.classify(texts, TEMPLATE, VERBALIZER).argmax(axis=1)) for method, s in scorers.items()},
+            **{method: (lambda s=s: s.classify(texts, TEMPLATE, VERBALIZER).argmax(axis=1)) for method,
+               s in scorers.items()},
         }
         if checked:
             runs["MS checked"] = lambda: classify_checked(fast, scorers["MaskScorer"], texts, TEMPLATE,
@@ -341,12 +345,14 @@ def profile(model, tokenizer, scorers: dict[str, MaskScorer], workloads: dict[st
         print(f"  {dtype}: {formula} = {gflops:,.0f} GFLOP/s")
     print("achieved: useful FLOPs of each prompt at its own length (as bench/throughput.py counts them;"
           " the naive loop does more) / seconds of the profiled run, and of its encoder alone")
-    header = f"{'workload':<10}{'method':<12}{'dtype':>6}{'GFLOP/s':>9}{'% peak':>8}{'encoder GFLOP/s':>17}{'% peak':>8}"
+    header = (f"{'workload':<10}{'method':<12}{'dtype':>6}{'GFLOP/s':>9}{'% peak':>8}"
+              f"{'encoder GFLOP/s':>17}{'% peak':>8}")
     print(header)
     print("-" * len(header))
     for name, method, dtype, overall, encoder in shares:
         peak = peaks[dtype][0]
-        print(f"{name:<10}{method:<12}{dtype:>6}{overall:>9.1f}{overall / peak:>8.1%}{encoder:>17.1f}{encoder / peak:>8.1%}")
+        print(f"{name:<10}{method:<12}{dtype:>6}{overall:>9.1f}{overall / peak:>8.1%}"
+              f"{encoder:>17.1f}{encoder / peak:>8.1%}")
 
 
 if __name__ == "__main__":

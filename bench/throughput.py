@@ -25,9 +25,9 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 from helpers import MaskScorer, load_imdb, load_mlm, load_sst2, resolve_device
-from workload import TEMPLATE, VERBALIZER, cut_reviews
 
 # Dense (no sparsity) peak TFLOP/s from NVIDIA's data sheets; fp32 is the non-tensor-core
 # rate, which PyTorch uses by default (torch.backends.cuda.matmul.allow_tf32 is False).

@@ -185,7 +185,8 @@ def neuron_view(model, tokenizer, text: str, layer: int = 0, head: int = 0) -> A
     if not (0 <= layer < n_layers and 0 <= head < n_heads):
         raise ValueError(f"layer must be in 0..{n_layers - 1} and head in 0..{n_heads - 1}; got {layer}, {head}")
     # measured with bench/attention_views.py: about 7 shapes per token pair and 4 per vector entry
-    _check_size("neuron view", 7 * n * n + 4 * n * size, f"7 x {n}x{n} token pairs + 4 x {n} tokens x {size} dimensions",
+    _check_size("neuron view", 7 * n * n + 4 * n * size,
+                f"7 x {n}x{n} token pairs + 4 x {n} tokens x {size} dimensions",
                 "Pass a shorter text.")
     numbers = n_layers * n_heads * (n * n + 2 * n * size)
     if numbers > MAX_NEURON_VIEW_NUMBERS:

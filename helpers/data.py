@@ -24,8 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .data_files import (DATA_FILES, DataFormatError, DataNotFoundError, LabelledTexts, TaggedSentence,
-                         cache_dir, data_dir, read_conll, read_imdb, read_sst2)
+from .data_files import (
+    DATA_FILES,
+    DataFormatError,
+    DataNotFoundError,
+    LabelledTexts,
+    TaggedSentence,
+    cache_dir,
+    data_dir,
+    read_conll,
+    read_imdb,
+    read_sst2,
+)
 
 __all__ = [
     "DATA_FILES",

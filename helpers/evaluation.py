@@ -4,11 +4,10 @@ over seeds."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import math
 
 import numpy as np
 

@@ -228,7 +228,8 @@ def _pet_accuracies(scorer, verbalizer, texts, labels) -> tuple[float, float]:
     from .template import Template
 
     template = Template(PET_TEMPLATE)
-    return tuple(_accuracy(scorer.classify(list(texts), template, verbalizer, calibrate=c), labels) for c in (None, True))
+    return tuple(_accuracy(scorer.classify(list(texts), template, verbalizer, calibrate=c), labels)
+                 for c in (None, True))
 
 
 @exercise("03.2", needs=("scorer", "template", "verbalizer", "texts"), compare=same_text,
@@ -295,7 +296,8 @@ def _first_precise_threshold(ner, sentences, gold, grid) -> tuple[float, float] 
     sentences, gold = list(sentences), list(gold)
     scored = ner.score_spans(sentences)
     for threshold in grid:
-        tags = [bio_from_entities(len(t), decode_spans(s, threshold, ner.prefer_longer)) for t, s in zip(sentences, scored)]
+        tags = [bio_from_entities(len(t), decode_spans(s, threshold, ner.prefer_longer))
+                for t, s in zip(sentences, scored)]
         micro = entity_prf(gold, tags)["micro"]
         if micro["precision"] > PRECISION_TARGET:
             return float(threshold), float(micro["recall"])

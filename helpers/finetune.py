@@ -25,9 +25,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .inputs import as_texts
 from .models import resolve_device
 from .scorer import encoder_and_head, fused_attention, pad_prompts
-from .inputs import as_texts
 from .verbalizer import aggregate_words, bind
 
 if TYPE_CHECKING:
@@ -171,7 +171,8 @@ def prompt_finetune(
     k word pieces gets k masks and scores the sum of its pieces' log-probabilities in one
     pass; this needs ``multi_token="parallel"`` or ``"iterative"`` (with the default
     ``"error"`` binding refuses split words). Training always uses the one-pass score,
-    as PET trains; ``"iterative"`` changes only how ``MaskScorer`` scores afterwards. A class's score is its words' log-probabilities combined by the verbalizer's
+    as PET trains; ``"iterative"`` changes only how ``MaskScorer`` scores afterwards. A
+    class's score is its words' log-probabilities combined by the verbalizer's
     ``aggregate`` (default ``"mean_logprob"``: their mean). The loss is the cross-entropy
     of a softmax over the class scores:
     ``loss_i = -log softmax(s_i)[y_i]``, ``s_ic = agg_{w in V(c)} log p([MASK] = w | x_i)``.

@@ -31,9 +31,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
+from .inputs import as_texts
 from .precision import PRECISIONS, resolve_precision
 from .template import EncodedPrompt
-from .inputs import as_texts
 from .verbalizer import bind
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class MaskScorer:
             self._encoder, self._head = encoder_and_head(model)
         except TypeError:
             self._encoder = self._head = None  # fall back to the full model's logits
-        self.compute_dtype  # resolve now, so that a fallback message appears when the scorer is made
+        self.compute_dtype  # noqa: B018  resolve now, so that a fallback message appears when the scorer is made
 
     @property
     def device(self) -> torch.device:
@@ -172,7 +172,8 @@ class MaskScorer:
             return torch.log_softmax(logits.float(), dim=-1), at_mask.sum(dim=1)
 
     def score_masks(self, prompts: Sequence[EncodedPrompt],
-                    select: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]]) -> list[tuple[np.ndarray, ...]]:
+                    select: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]],
+                    ) -> list[tuple[np.ndarray, ...]]:
         """Run encoded inputs in length-sorted batches; ``select`` reduces each batch's
         mask rows (log-probabilities, shape (masks, vocab)); return, per input in input
         order, the selected arrays restricted to its own masks."""
@@ -196,7 +197,8 @@ class MaskScorer:
                             "a smaller dtype, or device='cpu'"
                         ) from None
                     batch_size //= 2
-                    warnings.warn(f"out of memory: retrying with batch_size={batch_size}", ResourceWarning)
+                    warnings.warn(f"out of memory: retrying with batch_size={batch_size}", ResourceWarning,
+                                  stacklevel=1)
                     continue
                 selected = select(logprobs)
                 selected = selected if isinstance(selected, tuple) else (selected,)

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import (DistilBertConfig, DistilBertForMaskedLM, ElectraConfig, ElectraForMaskedLM,
-                          RobertaConfig, RobertaForMaskedLM)
+from transformers import (
+    DistilBertConfig,
+    DistilBertForMaskedLM,
+    ElectraConfig,
+    ElectraForMaskedLM,
+    RobertaConfig,
+    RobertaForMaskedLM,
+)
 
 import helpers.attention_views as views
 from helpers.attention import attention_for, queries_and_keys_for

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import sys
 import time
-import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,8 @@ def test_pages_without_a_kernel_replace_widgets_with_a_note():
     page = classroom.for_html(nb, {})
     assert "widgets" not in page.metadata
     notes = [o.data["text/plain"] for o in page.cells[2].outputs]
-    assert notes == ["(This interactive control needs a running kernel)", "(This attention view needs a running kernel)"]
+    assert notes == ["(This interactive control needs a running kernel)",
+                     "(This attention view needs a running kernel)"]
 
 
 # ----------------------------------------------------------------------------- the real series
@@ -260,7 +261,8 @@ def test_the_view_contract_names_are_those_of_helpers():
     assert (classroom.VIEW_METADATA, classroom.VIEWS_DIR_VARIABLE) == (views.VIEW_METADATA, views.VIEWS_DIR_VARIABLE)
     stored = [o for path in NOTEBOOKS for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
               for o in c.outputs if classroom.WIDGET_MIME in o.get("data", {})
-              and str(o.get("data", {}).get("text/plain", "")).startswith(("<head_view", "<model_view", "<neuron_view"))]
+              and str(o.get("data", {}).get("text/plain", "")).startswith(("<head_view", "<model_view",
+                                                                           "<neuron_view"))]
     assert stored and all(classroom.is_view_output(o) for o in stored), "re-execute the notebooks with views"
 
 

@@ -17,10 +17,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import load_conll2003, load_imdb, load_mlm, load_sst2
-from helpers import hub_data
-from helpers.data import (DATA_FILES, DataFormatError, DataNotFoundError, clean_review, data_dir,
-                          read_conll, read_imdb, read_sst2)
+from helpers import hub_data, load_conll2003, load_imdb, load_mlm, load_sst2
+from helpers.data import (
+    DATA_FILES,
+    DataFormatError,
+    DataNotFoundError,
+    clean_review,
+    data_dir,
+    read_conll,
+    read_imdb,
+    read_sst2,
+)
 
 SHARED = data_dir()
 needs_shared = pytest.mark.skipif(not (SHARED / "sst2" / "dev.tsv").is_file(),

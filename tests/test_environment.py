@@ -1,8 +1,9 @@
 """The README's two commands, .ci/run and the two dependency lists agree with each other."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import helpers
 

@@ -1,10 +1,20 @@
 """evaluate_classifier and its report: hand-computed metrics on small cases."""
 
+import math
+
 import numpy as np
 import pytest
 
 from helpers import LabelledTexts, Template, Verbalizer
-from helpers.evaluation import ClassifierReport, classifier_report, confusion_matrix, evaluate_classifier
+from helpers.evaluation import (
+    ClassifierReport,
+    bootstrap_interval,
+    classifier_report,
+    compare_paired,
+    confusion_matrix,
+    evaluate_classifier,
+    seed_summary,
+)
 from helpers.examples import written_reviews
 
 
@@ -105,17 +115,13 @@ def test_written_reviews_are_balanced_and_labelled():
 
 
 # ---- uncertainty -------------------------------------------------------------------------
-import math as _math
-
-from helpers.evaluation import bootstrap_interval, compare_paired, seed_summary
-
 
 def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_more_examples():
     true = [0, 1] * 50
     pred = [0, 1] * 40 + [1, 0] * 10  # 80 of 100 right
     small = bootstrap_interval(true, pred, n_resamples=2000)
     assert small.value == 0.8 and small.low < 0.8 < small.high
-    se = _math.sqrt(0.8 * 0.2 / 100)  # the normal approximation's half-width, by hand
+    se = math.sqrt(0.8 * 0.2 / 100)  # the normal approximation's half-width, by hand
     assert abs((small.high - small.low) / 2 - 1.96 * se) < 0.02
     big = bootstrap_interval(true * 9, pred * 9, n_resamples=2000)
     assert big.high - big.low < (small.high - small.low) / 2

@@ -115,7 +115,8 @@ def test_bench_step_unpacks_the_data_and_writes_a_loadable_model_folder(tmp_path
     save_fp16_shards(tiny_model, tmp_path / "weights", {})
     folder = model_folder(manifest, paths, tmp_path / "weights", tmp_path / "model")
     model = AutoModelForMaskedLM.from_pretrained(folder).float().eval()
-    assert AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids("paris") == tiny_tokenizer.convert_tokens_to_ids("paris")
+    paris = tiny_tokenizer.convert_tokens_to_ids("paris")
+    assert AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids("paris") == paris
     ids = torch.tensor([[2, 5, 6, 4, 3]])
     with torch.no_grad():
         torch.testing.assert_close(model(input_ids=ids).logits, tiny_model(input_ids=ids).logits, atol=5e-3, rtol=5e-3)

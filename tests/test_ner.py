@@ -4,11 +4,22 @@ accuracy and the zero-shot pipeline on the tiny model."""
 import numpy as np
 import pytest
 
-from helpers import Template, TaggedSentence, VerbalizerError
+from helpers import TaggedSentence, Template, VerbalizerError
 from helpers.calibration import calibrate_probs
-from helpers.ner import (ScoredSpan, ZeroShotNER, bio_from_entities, candidate_spans, capitalisation_heuristic,
-                         casing_is_informative, decode_spans, entities_from_bio, entity_prf, gold_spans,
-                         span_text, typing_accuracy)
+from helpers.ner import (
+    ScoredSpan,
+    ZeroShotNER,
+    bio_from_entities,
+    candidate_spans,
+    capitalisation_heuristic,
+    casing_is_informative,
+    decode_spans,
+    entities_from_bio,
+    entity_prf,
+    gold_spans,
+    span_text,
+    typing_accuracy,
+)
 
 TOKENS = ["John", "went", "to", "New", "York", "City", "."]
 

@@ -85,7 +85,7 @@ def _trained_with_lora(tiny_model):
     trained = _copy(tiny_model)
     add_lora(trained.bert, rank=2, alpha=4.0)
     params = trainable_parameters(trained)
-    for name, p in params.items():  # stand-in for training: move every trainable tensor
+    for p in params.values():  # stand-in for training: move every trainable tensor
         with torch.no_grad():
             p.add_(torch.randn_like(p) * 0.1)
     return trained, params
@@ -165,7 +165,8 @@ def test_nothing_under_helpers_trains_the_default_model():
     assert not (HELPERS / "offline_model" / "train.py").exists()
 
 
-needs_default = pytest.mark.skipif(not (ADAPTER_PATH.is_file() or full_weight_shards()), reason="no trained weights shipped yet")
+needs_default = pytest.mark.skipif(not (ADAPTER_PATH.is_file() or full_weight_shards()),
+                                   reason="no trained weights shipped yet")
 
 
 @pytest.fixture(scope="module")

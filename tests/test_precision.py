@@ -143,7 +143,8 @@ def test_auto_on_a_slow_cpu_scores_exactly_as_fp32(tiny_model, tiny_tokenizer, m
         fast = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False, precision="auto")
     exact = MaskScorer(tiny_model, tiny_tokenizer, batch_size=4, progress=False)
     assert fast.compute_dtype == torch.float32 and fast._cast_copy is None
-    np.testing.assert_array_equal(fast.classify(TEXTS, TEMPLATE, VERBALIZER), exact.classify(TEXTS, TEMPLATE, VERBALIZER))
+    np.testing.assert_array_equal(fast.classify(TEXTS, TEMPLATE, VERBALIZER), exact.classify(TEXTS, TEMPLATE,
+                                                                                             VERBALIZER))
     assert fast._cast_copy is None
 
 

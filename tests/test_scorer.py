@@ -182,7 +182,8 @@ def test_bad_texts_and_k_get_clear_errors(scorer):
         scorer.classify(3, template, verbalizer)
     with pytest.raises(TypeError, match=r"texts\[0\] is None"):
         scorer.top_k([None])
-    with pytest.raises(ValueError, match=f"k must be a whole number from 1 to the vocabulary size {len(scorer.tokenizer)}, got 1000000"):
+    size = len(scorer.tokenizer)
+    with pytest.raises(ValueError, match=f"k must be a whole number from 1 to the vocabulary size {size}, got 1000000"):
         scorer.top_k("it was [MASK] .", k=10**6)
     with pytest.raises(ValueError, match="k must be"):
         scorer.top_k("it was [MASK] .", k=0)
@@ -291,8 +292,11 @@ def test_a_verbalizer_or_a_bound_one_gives_the_same_everywhere(scorer, tiny_toke
     texts = ["the movie", "i hated it"]
     np.testing.assert_allclose(scorer.classify(texts, template, bound, calibrate=True),
                                scorer.classify(texts, template, verbalizer, calibrate=True))
-    np.testing.assert_allclose(scorer.word_logprobs(texts, template, bound), scorer.word_logprobs(texts, template, verbalizer))
-    np.testing.assert_allclose(scorer.content_free_probs(template, bound), scorer.content_free_probs(template, verbalizer))
+    np.testing.assert_allclose(scorer.word_logprobs(texts, template, bound), scorer.word_logprobs(texts, template,
+                                                                                                  verbalizer))
+    np.testing.assert_allclose(scorer.content_free_probs(template, bound), scorer.content_free_probs(template,
+                                                                                                     verbalizer))
     subset = bound.subset(["terrible", "good"])
     np.testing.assert_allclose(scorer.classify(texts, template, subset),
-                               scorer.classify(texts, template, Verbalizer({"negative": ["terrible"], "positive": ["good"]})))
+                               scorer.classify(texts, template, Verbalizer({"negative": ["terrible"],
+                                                                            "positive": ["good"]})))

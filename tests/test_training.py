@@ -2,10 +2,10 @@
 
 import gzip
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from setuptools import find_packages
 from transformers import BertForMaskedLM
@@ -141,7 +141,8 @@ def test_the_card_describes_full_weights_and_adapters_and_lives_in_the_checkout(
     from training.export import save_fp16_shards
 
     assert CARD_PATH == ROOT / "helpers" / "offline_model" / "MODEL_CARD.md"
-    results = {key: 0.5 for key in BARS} | {"cloze_top5_hits": 9, "imdb_masked_token_accuracy_first_128_tokens": 0.6, "imdb_copy_rate": 0.1,
+    results = {key: 0.5 for key in BARS} | {"cloze_top5_hits": 9, "imdb_masked_token_accuracy_first_128_tokens": 0.6,
+                                            "imdb_copy_rate": 0.1,
                                            "cloze": [("a [MASK] .", ["cat", "dog"], True)], "seconds": {"imdb": 1.0}}
     meta = {"form": "full", "init": "the tiny model", "seq_len": 512, "batch_size": 128, "peak_lr": 3e-4,
             "budget_s": 450, "corpus_tokens": {"imdb": 10}, "hardware": "NVIDIA H100", "torch": "2.11",
@@ -152,7 +153,8 @@ def test_the_card_describes_full_weights_and_adapters_and_lives_in_the_checkout(
     write_card(results, {"A": 0.4, "B": 0.5, "C": 0.6}, path=tmp_path / "card.md", weights_dir=weights)
     card = (tmp_path / "card.md").read_text()
     assert "python -m training.gpu_job.run" in card and "fully fine-tuned from the tiny model" in card
-    assert "| sst2_zero_shot_accuracy | 50.0 % | 75 % | NO |" in card and "| cloze_top5_hits | 9/10 | 8/10 | yes |" in card
+    assert "| sst2_zero_shot_accuracy | 50.0 % | 75 % | NO |" in card
+    assert "| cloze_top5_hits | 9/10 | 8/10 | yes |" in card
     assert "about 328 M tokens on NVIDIA H100" in card and "positions past" not in card
 
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from transformers import BertTokenizer
 
 from helpers import Verbalizer, VerbalizerError
@@ -42,7 +41,8 @@ def test_split_word_is_refused_by_default_with_what_to_do(tiny_tokenizer):
 
 @pytest.mark.parametrize("mode", ["parallel", "iterative"])
 def test_split_words_keep_all_their_pieces(tiny_tokenizer, mode):
-    bound = Verbalizer({"negative": ["bad", "wonderful"], "positive": ["fantastic"]}, multi_token=mode).bind(tiny_tokenizer)
+    bound = Verbalizer({"negative": ["bad", "wonderful"], "positive": ["fantastic"]},
+                       multi_token=mode).bind(tiny_tokenizer)
     assert bound.word_ids[1:] == (tuple(tiny_tokenizer.convert_tokens_to_ids(["wonder", "##ful"])),
                                   tuple(tiny_tokenizer.convert_tokens_to_ids(["fan", "##tastic"])))
     assert bound.multi_token == mode
@@ -54,8 +54,10 @@ def test_the_old_pet_name_says_which_two_modes_replace_it():
 
 
 @pytest.mark.parametrize("words, message", [
-    ({"negative": ["great", "bad"], "positive": ["great"]}, "'great' is given twice in classes 'negative' and 'positive'"),
-    ({"negative": ["bad"], "positive": ["Great", "great"]}, r"'great' and 'Great' are the same tokens \['great'\] in class 'positive'"),
+    ({"negative": ["great", "bad"], "positive": ["great"]},
+     "'great' is given twice in classes 'negative' and 'positive'"),
+    ({"negative": ["bad"], "positive": ["Great", "great"]},
+     r"'great' and 'Great' are the same tokens \['great'\] in class 'positive'"),
     ({"negative": ["GREAT"], "positive": ["great"]}, "'great' and 'GREAT' .* in classes 'negative' and 'positive'"),
 ])
 def test_one_word_standing_for_two_classes_or_twice_is_refused(tiny_tokenizer, words, message):
@@ -66,9 +68,11 @@ def test_one_word_standing_for_two_classes_or_twice_is_refused(tiny_tokenizer, w
 def test_bind_takes_a_verbalizer_or_a_bound_one_and_refuses_another_tokenizers(tiny_tokenizer):
     verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
     bound = bind(verbalizer, tiny_tokenizer)
-    assert bound.word_ids == ((tiny_tokenizer.convert_tokens_to_ids("bad"),), (tiny_tokenizer.convert_tokens_to_ids("good"),))
+    assert bound.word_ids == ((tiny_tokenizer.convert_tokens_to_ids("bad"),),
+                              (tiny_tokenizer.convert_tokens_to_ids("good"),))
     assert bind(bound, tiny_tokenizer) is bound
-    shifted = BertTokenizer(vocab={t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])})
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"]
+    shifted = BertTokenizer(vocab={t: i for i, t in enumerate(vocabulary)})
     with pytest.raises(VerbalizerError, match="bound to another tokenizer"):
         bind(bound, shifted)
     with pytest.raises(TypeError, match="Verbalizer or a BoundVerbalizer"):
@@ -136,7 +140,8 @@ def test_bad_options_are_refused():
     ("max", [np.log(0.2), np.log(0.1)]),
 ])
 def test_aggregation_of_a_class_words(tiny_tokenizer, aggregate, expected):
-    bound = Verbalizer({"negative": ["terrible", "bad"], "positive": ["great"]}, aggregate=aggregate).bind(tiny_tokenizer)
+    bound = Verbalizer({"negative": ["terrible", "bad"], "positive": ["great"]},
+                       aggregate=aggregate).bind(tiny_tokenizer)
     word_logprobs = np.log([[0.2, 0.05, 0.1]])
     np.testing.assert_allclose(bound.class_logits(word_logprobs)[0], expected)
     probs = bound.class_probs(word_logprobs)[0]

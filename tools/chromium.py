@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-
 CHROMIUM = os.environ.get("PROMPTLAB_CHROMIUM", "/usr/bin/chromium")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}  # as urlsplit gives hostnames (no brackets)
 # Root needs --no-sandbox; the other flags stop Chromium's own background traffic, and the
@@ -108,7 +107,7 @@ def jupyterlab(root: Path) -> Iterator[tuple[str, str]]:
                 break
             except OSError:
                 if server.poll() is not None:
-                    raise RuntimeError(f"JupyterLab exited:\n{(root / 'server.log').read_text()[-3000:]}")
+                    raise RuntimeError(f"JupyterLab exited:\n{(root / 'server.log').read_text()[-3000:]}") from None
                 time.sleep(0.5)
         else:
             raise RuntimeError("JupyterLab did not answer within 60 s")

@@ -463,7 +463,8 @@ def render_views(nb, path: Path, views_dir: Path, timeout: int = CELL_TIMEOUT) -
             name, label = html.escape(view["page"]), html.escape(_output_text(output))
             frame = (f'<iframe class="attention-view" src="views/{name}" '
                      f'style="height:{fixed + per_token * int(view["tokens"])}px" title="{label}"></iframe>'
-                     f'<div class="classroom-note">{label}: <a href="views/{name}">open the view on its own page</a></div>')
+                     f'<div class="classroom-note">{label}: '
+                     f'<a href="views/{name}">open the view on its own page</a></div>')
             outputs.append(nbformat.v4.new_output("display_data", data={"text/html": frame}))
         stored = [_described(view_of(o)) for o in nb.cells[i].outputs if is_view_output(o)]
         drawn = [_described(view_of(o)) for o in run.cells[position].outputs if is_view_output(o)]
@@ -613,7 +614,8 @@ def cmd_site(folder: Path, out: Path, views: bool = True) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/classroom.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="folder of the notebooks (default: notebooks/)")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS,
+                        help="folder of the notebooks (default: notebooks/)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("times", help="seconds each section's code took in the stored run")
     tag = commands.add_parser("tag", help="write slide metadata into the notebooks (idempotent)")

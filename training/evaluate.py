@@ -225,7 +225,8 @@ def _weights_facts(folder: Path, meta: dict) -> tuple[str, str]:
 def _limits(meta: dict) -> str:
     short = meta["seq_len"] < 512
     return (
-        f"A small model trained for a short time (about {meta['tokens_seen'] / 1e6:.0f} M tokens on {meta['hardware']}) "
+        f"A small model trained for a short time (about {meta['tokens_seen'] / 1e6:.0f} M tokens "
+        f"on {meta['hardware']}) "
         "on movie\nreviews, news and dictionary definitions: it knows fewer everyday facts than a model\n"
         "pretrained on billions of tokens, and its top-k leans towards film words"
         + (f"; positions past\n{meta['seq_len']} tokens were never trained" if short else "")

@@ -241,7 +241,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--max-docs", type=int, default=None, help="at most this many documents per source (smoke runs)")
     ap.add_argument("--no-bf16", action="store_true", help="train in fp32 (bf16 autocast is the default)")
     ap.add_argument("--resume", action="store_true", help="go on from <out>/checkpoint.pt")
-    ap.add_argument("--init-from", type=Path, help="start from a trained adapter file, e.g. to train the shipped one further")
+    ap.add_argument("--init-from", type=Path,
+                    help="start from a trained adapter file, e.g. to train the shipped one further")
     return ap.parse_args(argv)
 
 

@@ -43,13 +43,23 @@ the no-model baseline ``capitalisation_heuristic``), ``scoring`` (CoNLL evaluati
 ``gold_spans``, ``typing_accuracy``) and ``pipeline`` (``ZeroShotNER`` and its defaults).
 """
 
-from .decoding import NONE_CLASS, Entity, ScoredSpan, bio_from_entities, capitalisation_heuristic, decode_spans
+from .decoding import ScoredSpan, bio_from_entities, capitalisation_heuristic, decode_spans
 from .gold import GoldSpan, gold_spans, typing_accuracy
-from .pipeline import (CONLL_TYPES, DEFAULT_NONE_WORDS, DEFAULT_PREFER_LONGER, DEFAULT_TEMPLATES, DEFAULT_THRESHOLD,
-                       ZeroShotNER)
+from .pipeline import (
+    CONLL_TYPES,
+    DEFAULT_NONE_WORDS,
+    DEFAULT_PREFER_LONGER,
+    DEFAULT_TEMPLATES,
+    DEFAULT_THRESHOLD,
+    ZeroShotNER,
+)
 from .scoring import entities_from_bio, entity_prf
-from .spans import (CONNECTORS, DEFAULT_MAX_SPAN_LEN, FUNCTION_WORDS, SPAN_FILTERS, candidate_spans,
-                    casing_is_informative, span_text)
+from .spans import (
+    SPAN_FILTERS,
+    candidate_spans,
+    casing_is_informative,
+    span_text,  # noqa: F401  (not in __all__, imported from here by the tests)
+)
 
 __all__ = [
     "CONLL_TYPES",

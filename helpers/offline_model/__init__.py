@@ -103,7 +103,8 @@ def full_weight_shards(folder: Path = WEIGHTS_DIR) -> list[Path]:
         return []
     totals = {n for _, n in found.values()}
     if len(totals) > 1:
-        raise ValueError(f"{folder} mixes shard sets of {sorted(totals)} files; keep one set of model-*-of-*.safetensors")
+        raise ValueError(f"{folder} mixes shard sets of {sorted(totals)} files; "
+                         "keep one set of model-*-of-*.safetensors")
     total = totals.pop()
     expected = [f"model-{i:05d}-of-{total:05d}.safetensors" for i in range(1, total + 1)]
     missing = [name for name in expected if name not in found]

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from chromium import RequestLog, jupyterlab, launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

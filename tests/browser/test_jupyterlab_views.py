@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from chromium import RequestLog, launch
 from chromium import jupyterlab as jupyterlab_server
 

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
                 "bench_ner.txt": ["bench/ner.py", "--model", str(folder), *shlex.split(args.ner_args)]}
         for name, command in runs.items():
             done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True)
-            (args.out / name).write_text(done.stdout + (f"\n[stderr]\n{done.stderr[-4000:]}" if done.returncode else ""))
+            errors = f"\n[stderr]\n{done.stderr[-4000:]}" if done.returncode else ""
+            (args.out / name).write_text(done.stdout + errors)
             status[name] = done.returncode
             print(f"{' '.join(command)}: exit {done.returncode}\n{done.stdout}", flush=True)
     print(json.dumps(status))

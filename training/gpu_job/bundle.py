@@ -152,7 +152,8 @@ def build_bundle(out: Path, model: BertForMaskedLM, tokenizer, docs: dict[str, l
         relative = f"corpus/{name}.u16.xz"
         if place(relative, lambda p, b=blob: p.write_bytes(b), f"{name} token ids"):
             sources[name] = {"file": relative, "tokens": len(ids), "documents": kept, "documents_available": len(texts),
-                             "repeat": (repeats or {}).get(name, 1), "licence": LICENCES.get(name, "see the model card")}
+                             "repeat": (repeats or {}).get(name, 1), "licence": LICENCES.get(name,
+                                                                                             "see the model card")}
         elif name == "heldout":
             raise ValueError("no room left for the held-out reviews; raise --max-mib")
     config = {k: getattr(model.config, k) for k in CONFIG_KEYS}

@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU"
     meta = {"form": "full", "init": manifest["init"], "seq_len": args.seq_len, "batch_size": args.batch_size,
             "peak_lr": args.lr, "seed": args.seed,
-            "short_blocks": {"len": short_len, "every": args.short_every} if short_len else None, "budget_s": args.budget_s, "corpus_tokens": corpus_tokens,
+            "short_blocks": {"len": short_len, "every": args.short_every} if short_len else None,
+            "budget_s": args.budget_s, "corpus_tokens": corpus_tokens,
             "hardware": hardware, "torch": torch.__version__, "bf16_autocast": not args.no_bf16,
             "encoder_package": manifest.get("encoder_package", "?"),
             "encoder_package_version": manifest.get("encoder_package_version", "?")}
