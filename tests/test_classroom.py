@@ -154,6 +154,7 @@ def local_refs_resolve(page: Path) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_one_offline_deck_per_notebook(built):
     decks = sorted((built / "slides").glob("*.slides.html"))
     assert [d.name.removesuffix(".slides.html") for d in decks] == [n.stem for n in NOTEBOOKS]
@@ -162,6 +163,7 @@ def test_one_offline_deck_per_notebook(built):
         assert "require.js" not in deck.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_student_copies_have_no_solutions_and_the_first_runs(built):
     copies = sorted((built / "student").glob("*.ipynb"))
     assert [c.name for c in copies] == [n.name for n in NOTEBOOKS]
@@ -177,6 +179,7 @@ def test_student_copies_have_no_solutions_and_the_first_runs(built):
     assert errors == []
 
 
+@pytest.mark.slow
 def test_the_site_has_an_index_and_a_page_per_notebook_with_working_links(built):
     site = built / "site"
     pages = sorted(p.name for p in site.glob("*.html"))
@@ -188,6 +191,7 @@ def test_the_site_has_an_index_and_a_page_per_notebook_with_working_links(built)
     assert "application/vnd.jupyter.widget-view+json" not in first
 
 
+@pytest.mark.slow
 def test_attention_views_are_standalone_pages_in_the_site(built):
     with_views = [n for n in NOTEBOOKS if any(classroom.is_view_output(o) for c in nbformat.read(n, 4).cells
                                               for o in c.get("outputs", []))]
@@ -277,6 +281,7 @@ def test_a_cells_timeout_grows_with_its_stored_run_and_the_training_tag():
     assert classroom.cell_timeout(training, floor=5) == classroom.TRAINING_TIMEOUT
 
 
+@pytest.mark.slow
 def test_a_stalled_cell_ends_the_run_with_an_error_naming_the_notebook_and_cell(tmp_path):
     nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("import time\ntime.sleep(60)")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -62,6 +62,7 @@ def test_sst2_validation_counts_match_the_data_readme():
     assert load_sst2("dev").texts == data.texts
 
 
+@pytest.mark.slow
 @needs_shared
 def test_imdb_sample_is_balanced_seeded_and_clean():
     a = load_imdb("test", n=100, seed=0)
@@ -518,6 +519,7 @@ def hub_tables_from_project_data() -> dict:
     return files
 
 
+@pytest.mark.slow
 @needs_shared
 def test_a_downloaded_folder_gives_notebooks_3_to_5_the_projects_data(tmp_path, monkeypatch):
     """Every split, served by the fake hub in its schema and downloaded, reads back as the project's."""

@@ -46,6 +46,7 @@ def tune(model, tokenizer, **kw):
 
 
 # ---- prompt_finetune ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_prompt_loss_decreases_and_true_class_gains(tiny_model, tiny_tokenizer):
     losses: list[float] = []
     tuned = tune(tiny_model, tiny_tokenizer, loss_log=losses)
@@ -69,6 +70,7 @@ def test_first_loss_is_cross_entropy_of_classify(tiny_model, tiny_tokenizer):
         assert losses[0] == pytest.approx(expected, rel=1e-4, abs=1e-5), verbalizer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["parallel", "iterative"])
 def test_multi_token_words_are_trained(tiny_model, tiny_tokenizer, mode):
     split = Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}, multi_token=mode)  # fan ##tastic
@@ -81,6 +83,7 @@ def test_multi_token_words_are_refused_by_default(tiny_model, tiny_tokenizer):
         tune(tiny_model, tiny_tokenizer, verbalizer=Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}))
 
 
+@pytest.mark.slow
 def test_input_model_untouched(tiny_model, tiny_tokenizer):
     before, was_training = state(tiny_model), tiny_model.training
     tuned = tune(tiny_model, tiny_tokenizer)
@@ -92,6 +95,7 @@ def test_input_model_untouched(tiny_model, tiny_tokenizer):
     assert tuned.cls.predictions.decoder.weight.data_ptr() == tuned.bert.embeddings.word_embeddings.weight.data_ptr()
 
 
+@pytest.mark.slow
 def test_prompt_deterministic_per_seed(tiny_model, tiny_tokenizer):
     a, b = state(tune(tiny_model, tiny_tokenizer, seed=3)), state(tune(tiny_model, tiny_tokenizer, seed=3))
     assert same_weights(a, b)
@@ -145,6 +149,7 @@ def head(model, tokenizer, **kw):
     return head_finetune(model, tokenizer, kw.pop("texts", TEXTS), kw.pop("labels", LABELS), **(args | kw))
 
 
+@pytest.mark.slow
 def test_head_learns_and_predicts(tiny_model, tiny_tokenizer):
     losses: list[float] = []
     classifier = head(tiny_model, tiny_tokenizer, loss_log=losses)
@@ -166,6 +171,7 @@ def test_head_n_classes(tiny_model, tiny_tokenizer):
         head(tiny_model, tiny_tokenizer, labels=labels, n_classes=4)
 
 
+@pytest.mark.slow
 def test_head_input_model_untouched_and_deterministic(tiny_model, tiny_tokenizer):
     before = state(tiny_model)
     a = head(tiny_model, tiny_tokenizer, seed=1)

@@ -13,6 +13,8 @@ from helpers.offline_model import full_weight_shards, load_weights, weights_meta
 from training.gpu_job.bundle import build_bundle
 from training.gpu_job.run import BundleError, build_model, main, open_bundle
 
+pytestmark = pytest.mark.slow  # the GPU job
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = {
     "reviews": ["i liked the movie , it was great !", "i hated the film . the plot was awful .",

