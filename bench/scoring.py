@@ -11,7 +11,7 @@ Ways to classify with the prompt "{text} It was [MASK]." and great / terrible:
 3. ``helpers.MaskScorer.classify`` in fp32;
 4. "MS auto": the same with ``precision="auto"``: bf16 where this CPU runs it fast (see
    ``helpers/precision.py``), else fp32 again (the header says which);
-5. "MS checked" (only where "auto" is not fp32): ``helpers.precision.classify_checked``, the
+5. "MS checked" (only where "auto" is not fp32): ``classify_checked`` (bench/checked.py), the
    "auto" scorer with every close call (top two classes within ``CHECK_MARGIN`` nats) redone
    in fp32.
 
