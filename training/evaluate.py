@@ -201,7 +201,7 @@ def _weights_facts(folder: Path, meta: dict) -> tuple[str, str]:
         what = (f"- **This project's training output**: `weights/model-*-of-{len(shards):05d}.safetensors` "
                 f"({len(shards)} files, {size_mb:.1f} MB): every weight of the model in fp16, fully fine-tuned "
                 f"from {meta.get('init', 'the encoder')}. `helpers.load_mlm()` reads them with the encoder's config.")
-        how = (f"- Command: `python -m training.gpu_job.run` on a lent GPU (README, \"The model\"), "
+        how = (f"- Command: `python -m training.gpu_job.run` on a CUDA GPU (`training/README.md`), "
                f"time budget {meta.get('budget_s', '?')} s.\n"
                f"- Corpus, tokens per source (repeats included): {json.dumps(meta.get('corpus_tokens', {}))}; "
                f"blocks of {meta['seq_len']} tokens.\n"
@@ -313,6 +313,9 @@ to choose):
 {sets}
 
 Evaluation time (s): {seconds}, on {eval_hardware}.
+
+Runs that were evaluated against these weights and not shipped, with their learning curves and
+the validation comparison: `training/RUNS.md`.
 
 ## Limits
 {limits}
