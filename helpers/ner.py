@@ -171,7 +171,7 @@ def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_
       ``mentions=True`` (it names an account, which social-media NER corpora such as
       WNUT 2017 leave untagged);
     - ``"capitalized"``: every n-gram of up to ``max_span_len`` tokens whose first and last
-      tokens start with a capital (the first version of this pipeline);
+      tokens start with a capital (the simpler filter notebook 5 starts from);
     - ``"none"``: every n-gram of up to ``max_span_len`` tokens.
     """
     if span_filter not in SPAN_FILTERS:
@@ -414,7 +414,7 @@ class ZeroShotNER:
     ``types`` maps each type name to its label words (any names, any words:
     ``{"person": ["person"], "corporation": ["company", "brand"]}``). ``none_words`` are the
     label words of the not-an-entity class; with none, a span's score is instead the
-    probability mass of all type words (the first version of this pipeline; ``threshold``
+    probability mass of all type words (the decision notebook 5 starts from; ``threshold``
     is then a probability), or with ``calibrate`` the largest ratio of one type's mass to
     that type's content-free mass (per-type calibration). ``calibrate`` divides by the
     content-free class probabilities per template. ``threshold``, ``prefer_longer``,

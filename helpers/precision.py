@@ -37,7 +37,8 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 MIN_PROBE_SPEEDUP = 1.3  # bf16 must beat fp32 by this factor in the probe to be worth its rounding
 # Twice the largest change bf16 made to the log-probability gap between "great" and "terrible"
-# on 500 SST-2 *training* sentences with the offline default model (0.076 nats; see README).
+# on 500 SST-2 *training* sentences with the offline default model (0.076 nats; bench/bf16_margin.py,
+# bench/README.md).
 CHECK_MARGIN = 0.15
 
 

@@ -1,7 +1,7 @@
-"""The ordinary mistakes of issue 12, run against the offline default model (not the tiny one).
+"""Ordinary mistakes a learner makes, run against the offline default model (not the tiny one).
 
-Each mistake used to give a silently wrong answer; each now gives the right one or a clear
-error. The model loads once for the module (a few seconds, no network).
+Each one gives the right answer or a clear error, never a silently wrong answer. The model
+loads once for the module (a few seconds, no network).
 """
 
 import numpy as np

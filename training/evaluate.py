@@ -103,7 +103,7 @@ def masked_token_scores(scorer: MaskScorer, texts: list[str], max_length: int, s
     """At BERT-masked positions (15 %, 80/10/10) of ``texts`` cut to ``max_length``: top-1 accuracy and copy rate.
 
     The copy rate is the share of blanks whose top-1 is a word already shown in the same
-    sentence (issue 13: a model that copies context into the blank).
+    sentence: a small model tends to copy a context word into the blank.
     """
     tok = scorer.tokenizer
     generator = torch.Generator().manual_seed(seed)
@@ -153,7 +153,7 @@ def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
     imdb = load_imdb("test", n=1000, seed=0)
     mlm = masked_token_scores(scorer, imdb.texts, imdb_max_length)
     acc_mlm, copy_rate = mlm["accuracy"], mlm["copy_rate"]
-    acc_mlm_128 = masked_token_scores(scorer, imdb.texts, 128)["accuracy"]  # the old training block length
+    acc_mlm_128 = masked_token_scores(scorer, imdb.texts, 128)["accuracy"]  # the adapter's training block length
     timings["imdb"] = time.perf_counter() - t
     t = time.perf_counter()
     sst2 = load_sst2("validation")
