@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from helpers.verbalizer import Verbalizer
 
 # Twice the largest change bf16 made to the log-probability gap between "great" and "terrible"
-# on 500 SST-2 *training* sentences with the offline default model (0.076 nats; bench/bf16_margin.py).
+# on 500 SST-2 *training* sentences with the offline default model (0.076 nats; bench/bf16_margin.py,
+# bench/README.md).
 CHECK_MARGIN = 0.15
 
 

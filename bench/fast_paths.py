@@ -1,4 +1,4 @@
-"""The CPU fast paths that were tried for MaskScorer, measured against fp32 and bf16: what pays.
+"""Candidate CPU fast paths for MaskScorer, measured against fp32 and bf16: what pays.
 
     python bench/fast_paths.py                 # fp32, bf16, int8 encoder; ONNX Runtime if installed
     python bench/fast_paths.py --compile       # also torch.compile (minutes of compiling)
@@ -48,7 +48,7 @@ class SwappedEncoder(MaskScorer):
 
 
 class OnnxEncoder:
-    """The encoder as an ONNX Runtime session, called like the PyTorch module."""
+    """The encoder exported to ONNX and run by ONNX Runtime, called like the PyTorch module."""
 
     def __init__(self, encoder: torch.nn.Module, folder: Path):
         import onnxruntime

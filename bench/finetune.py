@@ -4,18 +4,18 @@
     python bench/finetune.py --quick          # one seed, fewer repeats
     python bench/finetune.py --choose         # the hyper-parameter sweep on SST-2 validation
     python bench/finetune.py --choose --method head --out runs/head.jsonl
-    python bench/finetune.py --check          # the goal, measured on all of SST-2 validation
+    python bench/finetune.py --check          # the few-shot goal, measured on all of SST-2 validation
 
 Timing: each method fine-tunes on 32 examples (16 per class, sampled from SST-2 train) with
 its defaults; the table has seconds per run (and per step), and the last line is
-``prompt_s=<float> head_s=<float>`` (median over seeds). The issue's bar is 60 s on a
+``prompt_s=<float> head_s=<float>`` (median over seeds). The goal is at most 60 s on a
 2-core CPU.
 
 Checking (``--check``): with the defaults, 16 examples per class from SST-2 train, seeds
 0, 1, 2: accuracy of zero-shot, prompt-based and head fine-tuning on the 872 SST-2
 validation sentences (mean and per seed), and whether prompt-based fine-tuning reaches
 76 % and beats both others by 3 points. (Validation was used to choose the defaults, so
-this is optimistic; the issue's own check uses held-out data.)
+this is optimistic; a check of the goal proper needs held-out data.)
 
 Choosing (``--choose``): for every learning rate and number of epochs in the grid, fine-tune
 on K = 8, 16, 32, 64 examples per class from SST-2 train (seeds 0 and 1) and measure accuracy
@@ -156,7 +156,7 @@ def timing(args, model, tokenizer) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--choose", action="store_true", help="run the hyper-parameter sweep")
-    parser.add_argument("--check", action="store_true", help="the issue's goal on SST-2 validation")
+    parser.add_argument("--check", action="store_true", help="the few-shot goal on SST-2 validation")
     parser.add_argument("--quick", action="store_true", help="one seed; the sweep only at K = 8 and 32")
     parser.add_argument("--method", nargs="+", choices=["prompt", "head"], default=["prompt", "head"])
     parser.add_argument("--out", help="JSON lines file of sweep results; rows already there are not rerun")

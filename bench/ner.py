@@ -1,6 +1,6 @@
 """Zero-shot NER on the CoNLL-2003 test split with default arguments: time and per-type P/R/F1.
 
-    python bench/ner.py            # all 3,453 test sentences (the issue's bar: <= 3 minutes on 2 cores)
+    python bench/ner.py            # all 3,453 test sentences (the goal: <= 3 minutes on 2 cores)
     python bench/ner.py --quick    # 300 seeded test sentences
     python bench/ner.py --choose   # how the defaults were chosen: a sweep on the validation split
 

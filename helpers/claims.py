@@ -58,7 +58,7 @@ def claim(condition: Any, statement: str, *, observed: Any = None, model: Any = 
     """Check a sentence of the text that describes the offline default model.
 
     Returns ``bool(condition)``. When it is false: on the offline default model raises
-    ``ClaimError`` (the text no longer matches the outputs); on any other model prints a note
+    ``ClaimError`` (the text does not match the outputs); on any other model prints a note
     that says what the text claims and what this model gave, and returns False.
     """
     if not isinstance(statement, str) or not statement.strip():

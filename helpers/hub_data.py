@@ -53,8 +53,8 @@ HUB_SOURCES: dict[str, HubSource] = {
         "train": "sst2/train-*.parquet", "validation": "sst2/validation-*.parquet"}),
     "imdb": HubSource("stanfordnlp/imdb", "main", {
         "train": "plain_text/train-*.parquet", "test": "plain_text/test-*.parquet"}),
-    # The repository itself holds a loading script that current libraries no longer run;
-    # the hub's Parquet conversion of it lives on this branch, one folder per split.
+    # The repository's main branch holds a loading script, not data files; the hub's Parquet
+    # conversion of it lives on this branch, one folder per split.
     "conll2003": HubSource("eriktks/conll2003", "refs/convert/parquet", {
         "train": "*/train/*.parquet", "validation": "*/validation/*.parquet",
         "test": "*/test/*.parquet"}),

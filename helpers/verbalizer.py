@@ -173,8 +173,8 @@ class Verbalizer:
             raise VerbalizerError(f"aggregate must be one of {AGGREGATES}, not {aggregate!r}")
         if multi_token == "pet":
             raise VerbalizerError(
-                "multi_token='pet' is now named for the PET decoding it is: multi_token='parallel' (one pass, "
-                "the sum of the pieces' log-probabilities; what 'pet' did) or multi_token='iterative' "
+                "multi_token='pet' does not say which of PET's decodings to use: pass multi_token='parallel' "
+                "(one pass, the sum of the pieces' log-probabilities) or multi_token='iterative' "
                 "(PET's default: fill the most confident mask, run again)"
             )
         if multi_token not in MULTI_TOKEN_POLICIES:

@@ -1,5 +1,5 @@
 """tools/classroom.py: slide metadata, decks, student copies and the site, on small notebooks
-made here and on the real series (built once into a temporary folder)."""
+built by the test and on the real series (built once into a temporary folder)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Structural checks on every tutorial notebook (issue 16: the form every notebook must have).
+"""Structural checks on every tutorial notebook: the form every notebook must have.
 
 Reads the .ipynb files as JSON; executes nothing, so it is fast and needs no model.
 """

@@ -147,7 +147,7 @@ def test_full_weights_of_another_model_are_refused(tmp_path, tiny_model):
 
 
 # helpers/finetune.py is the one teaching exception: notebook 6 fine-tunes a copy of a model in
-# a few lines of the notebook's own API (issue 14). The default model's training stays out.
+# a few lines of the notebook's own API. The default model's training stays out.
 TRAINS_ON_PURPOSE = {"finetune.py"}
 
 

@@ -118,7 +118,7 @@ def test_word_scores_of_the_wrong_width_are_refused(tiny_tokenizer):
 def test_a_bound_verbalizer_compares_by_identity(tiny_tokenizer):
     verbalizer = Verbalizer({"negative": ["bad"], "positive": ["good"]})
     a, b = verbalizer.bind(tiny_tokenizer), verbalizer.bind(tiny_tokenizer)
-    assert a == a and a != b  # == on the numpy field used to raise "truth value ... is ambiguous"
+    assert a == a and a != b  # == must compare the numpy field without "truth value ... is ambiguous"
     assert len({a, b}) == 2
 
 

@@ -103,7 +103,7 @@ def masked_token_scores(scorer: MaskScorer, texts: list[str], max_length: int, s
     """At BERT-masked positions (15 %, 80/10/10) of ``texts`` cut to ``max_length``: top-1 accuracy and copy rate.
 
     The copy rate is the share of blanks whose top-1 is a word already shown in the same
-    sentence (issue 13: a model that copies context into the blank).
+    sentence: a small model tends to copy a context word into the blank.
     """
     tok = scorer.tokenizer
     generator = torch.Generator().manual_seed(seed)
@@ -153,7 +153,7 @@ def evaluate(scorer: MaskScorer, imdb_max_length: int = 512) -> dict:
     imdb = load_imdb("test", n=1000, seed=0)
     mlm = masked_token_scores(scorer, imdb.texts, imdb_max_length)
     acc_mlm, copy_rate = mlm["accuracy"], mlm["copy_rate"]
-    acc_mlm_128 = masked_token_scores(scorer, imdb.texts, 128)["accuracy"]  # the old training block length
+    acc_mlm_128 = masked_token_scores(scorer, imdb.texts, 128)["accuracy"]  # the adapter's training block length
     timings["imdb"] = time.perf_counter() - t
     t = time.perf_counter()
     sst2 = load_sst2("validation")
@@ -201,7 +201,7 @@ def _weights_facts(folder: Path, meta: dict) -> tuple[str, str]:
         what = (f"- **This project's training output**: `weights/model-*-of-{len(shards):05d}.safetensors` "
                 f"({len(shards)} files, {size_mb:.1f} MB): every weight of the model in fp16, fully fine-tuned "
                 f"from {meta.get('init', 'the encoder')}. `helpers.load_mlm()` reads them with the encoder's config.")
-        how = (f"- Command: `python -m training.gpu_job.run` on a lent GPU (README, \"The model\"), "
+        how = (f"- Command: `python -m training.gpu_job.run` on a CUDA GPU (`training/README.md`), "
                f"time budget {meta.get('budget_s', '?')} s.\n"
                f"- Corpus, tokens per source (repeats included): {json.dumps(meta.get('corpus_tokens', {}))}; "
                f"blocks of {meta['seq_len']} tokens.\n"
@@ -314,6 +314,9 @@ to choose):
 {sets}
 
 Evaluation time (s): {seconds}, on {eval_hardware}.
+
+Runs that were evaluated against these weights and not shipped, with their learning curves and
+the validation comparison: `training/RUNS.md`.
 
 ## Limits
 {limits}

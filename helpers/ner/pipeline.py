@@ -43,7 +43,7 @@ class ZeroShotNER:
     ``types`` maps each type name to its label words (any names, any words:
     ``{"person": ["person"], "corporation": ["company", "brand"]}``). ``none_words`` are the
     label words of the not-an-entity class; with none, a span's score is instead the
-    probability mass of all type words (``threshold``
+    probability mass of all type words (the decision notebook 5 starts from; ``threshold``
     is then a probability), or with ``calibrate`` the largest ratio of one type's mass to
     that type's content-free mass (per-type calibration). ``calibrate`` divides by the
     content-free class probabilities per template. ``threshold``, ``prefer_longer``,

@@ -80,7 +80,7 @@ def candidate_spans(tokens: Sequence[str], max_span_len: int = DEFAULT_MAX_SPAN_
       ``mentions=True`` (it names an account, which social-media NER corpora such as
       WNUT 2017 leave untagged);
     - ``"capitalized"``: every n-gram of up to ``max_span_len`` tokens whose first and last
-      tokens start with a capital;
+      tokens start with a capital (the simpler filter notebook 5 starts from);
     - ``"none"``: every n-gram of up to ``max_span_len`` tokens.
     """
     if span_filter not in SPAN_FILTERS:

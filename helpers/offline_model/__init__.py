@@ -189,7 +189,7 @@ def load_weights(model: BertForMaskedLM, folder: Path = WEIGHTS_DIR) -> BertForM
         return apply_adapter(model, adapter)
     raise FileNotFoundError(
         f"{folder} has no trained weights (neither {ADAPTER_NAME} nor model-*-of-*.safetensors): reinstall the "
-        "project, or train them in a source checkout with `python -m training.train` (README, 'The model')."
+        "project, or train them in a source checkout with `python -m training.train` (training/README.md)."
     )
 
 

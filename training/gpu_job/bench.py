@@ -1,13 +1,13 @@
 """After the GPU job: run the project's benchmarks on the device with the weights it just trained.
 
-``python -m training.gpu_job.bench --bundle gpu_bundle --weights $OUT --out $OUT``
+``python -m training.gpu_job.bench --bundle gpu_bundle --weights OUT --out OUT``
 
 Unpacks the bundle's copies of the evaluation files into a temporary data folder
 (``$PROMPTLAB_DATA``), writes the trained fp16 shards and the bundle's tokenizer as a
 Hugging Face model folder, then runs ``bench/throughput.py`` and ``bench/ner.py --model
 <that folder>`` and saves each one's output as ``<out>/bench_throughput.txt`` and
 ``<out>/bench_ner.txt``. Needs ``helpers`` to import there (numpy, tqdm, huggingface_hub,
-transformers: all in the device image); not the encoder package, not the data folder.
+transformers); not the encoder package, not the data folder.
 """
 
 from __future__ import annotations

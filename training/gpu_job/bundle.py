@@ -38,7 +38,7 @@ from ..corpus import DEBIAN_GCIDE, DEBIAN_WORDNET, corpus_documents, token_strea
 from ..export import NOT_STORED, sha256_file
 
 MIB = 2**20
-TREE_LIMIT_MIB = 64  # what travels to the device machine: working tree + carried paths
+TREE_LIMIT_MIB = 64  # the checkout's tracked files and the bundle together stay under this size
 CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps",
                "hidden_dropout_prob", "attention_probs_dropout_prob", "pad_token_id")
@@ -79,7 +79,7 @@ def compress_stream(ids: list[int]) -> bytes:
 
 
 def tracked_tree_mib(root: Path) -> float:
-    """Size of the git-tracked files under ``root`` (what travels besides the bundle); 0 outside git."""
+    """Size of the git-tracked files under ``root`` (what is copied besides the bundle); 0 outside git."""
     try:
         names = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
     max_mib = args.max_mib or min(60.0, TREE_LIMIT_MIB - tree - 1.5)
     if args.parts == 1 and tree + max_mib > TREE_LIMIT_MIB:
         ap.error(f"tracked files ({tree:.1f} MiB) + bundle ({max_mib:.1f} MiB) exceed the {TREE_LIMIT_MIB} MiB "
-                 "that travel in one call: lower --max-mib or use --parts 2")
+                 "the checkout and its bundle may take together: lower --max-mib or use --parts 2")
     model = load_offline_mlm()[0] if args.init == "shipped" else build_base_mlm()
     tokenizer = load_offline_tokenizer()
     docs, heldout = corpus_documents(args.seed, wordnet=None if args.no_wordnet else args.wordnet,

@@ -1,6 +1,6 @@
 """The GPU job: full fine-tuning of every weight from a bundle, sized to a time budget, resumable.
 
-``python -m training.gpu_job.run --bundle gpu_bundle --out $OUT --budget-s 480``
+``python -m training.gpu_job.run --bundle gpu_bundle --out OUT --budget-s 480``
 
 Needs torch, transformers and safetensors only (no helpers, no data folder, no network).
 BERT masking on 512-token blocks (every ``--short-every``-th step on 128-token blocks of the
@@ -32,7 +32,7 @@ from ..export import save_fp16_shards, sha256_file
 from ..masking import mask_tokens, masked_lm_loss
 from ..schedule import lr_at_time
 
-SHARD_BYTES = 15 * 2**20  # files come back from the device machine at up to 16 MiB each
+SHARD_BYTES = 15 * 2**20  # shards under 16 MiB each, small enough to copy back from a GPU machine one by one
 HELDOUT_BLOCKS = 64
 
 
@@ -45,14 +45,14 @@ def open_bundle(dirs: list[Path]) -> tuple[dict, dict[str, Path]]:
     manifest_path = Path(dirs[0]) / "manifest.json"
     if not manifest_path.is_file():
         raise BundleError(f"{manifest_path} not found: build the bundle with `python -m training.gpu_job.bundle` "
-                          "and carry its folder (the first --bundle folder must hold manifest.json)")
+                          "and copy its folder here (the first --bundle folder must hold manifest.json)")
     manifest = json.loads(manifest_path.read_text())
     paths = {}
     for relative, facts in manifest["files"].items():
         found = [Path(d) / relative for d in dirs if (Path(d) / relative).is_file()]
         if not found:
             raise BundleError(f"{relative} (part {facts['part']} of {manifest['parts']}) is missing from "
-                              f"{', '.join(map(str, dirs))}: carry that part too and pass its folder to --bundle")
+                              f"{', '.join(map(str, dirs))}: copy that part here too and pass its folder to --bundle")
         if sha256_file(found[0]) != facts["sha256"]:
             raise BundleError(f"{found[0]} does not match its checksum in the manifest: rebuild or re-copy the bundle")
         paths[relative] = found[0]
@@ -124,7 +124,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--bundle", type=Path, nargs="+", default=[Path("gpu_bundle")],
                     help="bundle folder(s): one, or part1 and part2")
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "runs/gpu_out")),
-                    help="where the fp16 shards, the log and summary.json go (default $OUT)")
+                    help="where the fp16 shards, the log and summary.json go "
+                         "(default: $OUT when set, else runs/gpu_out)")
     ap.add_argument("--work", type=Path, default=Path("runs/gpu_work"), help="checkpoint folder (resumes from it)")
     ap.add_argument("--budget-s", type=float, default=480.0, help="seconds of training the schedule spans")
     ap.add_argument("--warmup-frac", type=float, default=0.05)
