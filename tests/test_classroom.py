@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import sys
 import time
+import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parent.parent

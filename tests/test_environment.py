@@ -1,9 +1,8 @@
 """The README's two commands, .ci/run and the two dependency lists agree with each other."""
 
 import re
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 import helpers
 

@@ -2,10 +2,10 @@
 
 import gzip
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 import torch
 from setuptools import find_packages
 from transformers import BertForMaskedLM
