@@ -596,3 +596,189 @@ def _check_sentences(sentences) -> list[list[str]]:
             raise TypeError(f"sentence {i} must be a list of token strings (e.g. text.split()), not {tokens!r:.60}")
         out.append(list(tokens))
     return out
+
+
+# =========================================================================================
+# Notebook 5's tools: the pipeline with other settings, the threshold a sweep chose, the
+# noise of an entity F1 over sentences, the memorisation baseline, entities shown in HTML.
+# Self-contained: importable as ``from helpers.ner import ...``.
+# =========================================================================================
+import collections as _collections
+import copy as _copy
+import html as _html
+
+from .evaluation import Interval as _Interval
+
+_NER_SETTINGS = ("templates", "use_none", "calibrate", "threshold", "prefer_longer", "max_span_len",
+                 "span_filter", "mentions")
+ENTITY_COLOURS: dict[str, str] = {"PER": "#E69F00", "LOC": "#56B4E9", "ORG": "#009E73", "MISC": "#CC79A7"}  # Okabe-Ito
+
+
+def with_settings(ner: ZeroShotNER, **settings) -> ZeroShotNER:
+    """A copy of ``ner`` with some settings changed (``templates``, ``use_none``, ``calibrate``,
+    ``threshold``, ``prefer_longer``, ``max_span_len``, ``span_filter``, ``mentions``).
+
+    ``ner`` itself is left as it was; the copy shares its scored prompts, so a prompt either
+    of them has scored costs no model call again."""
+    unknown = sorted(set(settings) - set(_NER_SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {unknown}; a ZeroShotNER has the settings {list(_NER_SETTINGS)}")
+    if settings.get("span_filter", "casing") not in SPAN_FILTERS:
+        raise ValueError(f"span_filter must be one of {SPAN_FILTERS}, not {settings['span_filter']!r}")
+    if settings.get("prefer_longer", 1) < 1:
+        raise ValueError(f"prefer_longer must be at least 1 (1: no preference), not {settings['prefer_longer']}")
+    if settings.get("threshold", 0) < 0:
+        raise ValueError(f"threshold must be >= 0 (a probability or an odds ratio), not {settings['threshold']}")
+    if settings.get("max_span_len", 1) < 1:
+        raise ValueError("max_span_len must be at least 1")
+    if settings.get("use_none") and not ner.has_none:
+        raise ValueError("use_none=True needs none words; create the pipeline with none_words=[...]")
+    copy = _copy.copy(ner)  # shallow: the dict of scored prompts is shared
+    for name, value in settings.items():
+        setattr(copy, name, value)
+    return copy
+
+
+def choose_threshold(grid: Sequence[float], curve: Sequence[Mapping[str, float]], key: str = "f1") -> tuple[float, int]:
+    """The threshold of ``grid`` whose scores in ``curve`` (one dict per threshold, e.g.
+    ``entity_prf(...)["micro"]``) have the largest ``key``, and its index; on a tie the
+    smallest such threshold (the first in grid order)."""
+    if len(grid) != len(curve):
+        raise ValueError(f"{len(grid)} thresholds but {len(curve)} scores: sweep the same grid you pass")
+    if len(grid) == 0:
+        raise ValueError("the grid is empty; give at least one threshold")
+    values = [float(m[key]) for m in curve]
+    i = int(np.argmax(values))
+    return float(grid[i]), i
+
+
+def nearest_threshold(grid: Sequence[float], value: float) -> int:
+    """The index of the threshold of ``grid`` nearest to ``value`` on a log scale."""
+    array = np.asarray(grid, dtype=float)
+    if array.size == 0 or (array <= 0).any() or value <= 0:
+        raise ValueError("a log-scale lookup needs a non-empty grid of positive thresholds and a positive value")
+    return int(np.argmin(np.abs(np.log(array / value))))
+
+
+def entity_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per sentence: (correct, predicted, gold) entities, exact span and type; shape (n, 3).
+
+    Summed over the sentences they give ``entity_prf``'s micro scores: F1 = 2 correct /
+    (predicted + gold)."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+    rows = []
+    for g_tags, p_tags in zip(gold, predicted):
+        g, p = set(entities_from_bio(g_tags)), set(entities_from_bio(p_tags))
+        rows.append((len(g & p), len(p), len(g)))
+    return np.array(rows, dtype=float).reshape(-1, 3)
+
+
+def _f1_of_counts(counts: np.ndarray) -> np.ndarray:
+    """Micro F1 of summed counts (..., 3); 0 where nothing is predicted and nothing is gold."""
+    denominator = counts[..., 1] + counts[..., 2]
+    return np.divide(2 * counts[..., 0], denominator, out=np.zeros_like(denominator), where=denominator > 0)
+
+
+def _resampled_sums(counts: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).integers(0, len(counts), size=(n_resamples, len(counts)))
+    return counts[rows].sum(axis=1)
+
+
+def _check_bootstrap(n_resamples: int, level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+
+
+def bootstrap_entity_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], n_resamples: int = 1000,
+                        level: float = 0.95, seed: int = 0) -> _Interval:
+    """Micro entity F1 with a percentile bootstrap interval over **sentences** (a sentence's
+    entities are resampled together, since they are not independent). Seeded."""
+    _check_bootstrap(n_resamples, level)
+    counts = entity_counts(gold, predicted)
+    value = float(_f1_of_counts(counts.sum(axis=0)))
+    if len(counts) == 0:
+        return _Interval(value, value, value, level)
+    low, high = np.quantile(_f1_of_counts(_resampled_sums(counts, n_resamples, seed)), [(1 - level) / 2, (1 + level) / 2])
+    return _Interval(value, float(low), float(high), level)
+
+
+def compare_entity_f1(gold: Sequence[Sequence[str]], predicted_a: Sequence[Sequence[str]],
+                      predicted_b: Sequence[Sequence[str]], n_resamples: int = 1000, level: float = 0.95,
+                      seed: int = 0) -> _Interval:
+    """F1 of A minus F1 of B on the same sentences, with a paired bootstrap interval: both are
+    scored on the same resampled sentences, so what they share cancels. An interval that
+    contains 0 means the data cannot tell the two apart."""
+    _check_bootstrap(n_resamples, level)
+    a, b = entity_counts(gold, predicted_a), entity_counts(gold, predicted_b)
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} sentences predicted by A but {len(b)} by B: compare them on the same sentences")
+    value = float(_f1_of_counts(a.sum(axis=0)) - _f1_of_counts(b.sum(axis=0)))
+    if len(a) == 0:
+        return _Interval(value, value, value, level)
+    both = np.concatenate([a, b], axis=1)  # resample the pairs together
+    sums = _resampled_sums(both, n_resamples, seed)
+    differences = _f1_of_counts(sums[:, :3]) - _f1_of_counts(sums[:, 3:])
+    low, high = np.quantile(differences, [(1 - level) / 2, (1 + level) / 2])
+    return _Interval(value, float(low), float(high), level)
+
+
+def memorised_types(sentences: Sequence) -> dict[str, str]:
+    """The memorisation baseline's lexicon: each entity's surface string in ``sentences``
+    (objects with ``.tokens`` and IOB2 ``.tags``, such as the training split) mapped to its
+    most frequent type there; a tie goes to the type first in alphabetical order."""
+    seen: dict[str, _collections.Counter] = _collections.defaultdict(_collections.Counter)
+    for s in sentences:
+        for start, end, kind in entities_from_bio(s.tags):
+            seen[" ".join(s.tokens[start:end])][kind] += 1
+    return {text: min(counter, key=lambda k: (-counter[k], k)) for text, counter in seen.items()}
+
+
+def memorisation_baseline(tokens: Sequence[str], memory: Mapping[str, str], max_span_len: int | None = None) -> list[str]:
+    """The no-model baseline that remembers the training data: from left to right, the longest
+    run of tokens whose text (exact case) is in ``memory`` (``memorised_types``) is an entity of
+    its remembered type. Names never seen in training are missed. IOB2 tags.
+
+    The shared task's own baseline tagged only names with a single type in training (Tjong Kim
+    Sang & De Meulder 2003); this one takes the most frequent type."""
+    tokens = list(tokens)
+    longest = max_span_len or max((len(k.split()) for k in memory), default=1)
+    entities, i = [], 0
+    while i < len(tokens):
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            kind = memory.get(" ".join(tokens[i:i + n]))
+            if kind is not None:
+                entities.append((i, i + n, kind))
+                i += n
+                break
+        else:
+            i += 1
+    return bio_from_entities(len(tokens), entities)
+
+
+def highlight(tokens: Sequence[str], entities: Sequence[Entity], gold: Sequence[Entity] | None = None,
+              colours: Mapping[str, str] | None = None) -> str:
+    """HTML for one sentence with its entities shaded by type and labelled with it; with
+    ``gold``, an entity not in gold (wrong span or type) gets a dashed border, so the mark
+    does not rely on colour. ``entities``: (start, end, type) tuples, e.g. ``entities_from_bio``."""
+    tokens, colours = list(tokens), {**ENTITY_COLOURS, **(colours or {})}
+    starts = {start: (end, kind) for start, end, kind in entities}
+    gold_set = None if gold is None else set(gold)
+    out, i = [], 0
+    while i < len(tokens):
+        if i in starts:
+            end, kind = starts[i]
+            border = "" if gold_set is None or (i, end, kind) in gold_set else "border:2px dashed #000;"
+            out.append(f'<span style="background:{colours.get(kind, "#cccccc")};{border}padding:1px 3px">'
+                       f'{_html.escape(" ".join(tokens[i:end]))} <sub>{_html.escape(kind)}</sub></span>')
+            i = end
+        else:
+            out.append(_html.escape(tokens[i]))
+            i += 1
+    return " ".join(out)
+
+
+__all__ += ["ENTITY_COLOURS", "bootstrap_entity_f1", "choose_threshold", "compare_entity_f1", "entity_counts",
+            "highlight", "memorisation_baseline", "memorised_types", "nearest_threshold", "with_settings"]
