@@ -343,7 +343,8 @@ def test_compare_entity_f1_is_paired():
     better = [g[:] for g in GOLD]
     diff = compare_entity_f1(GOLD, better, PRED, n_resamples=2000)
     f1 = entity_prf(GOLD, PRED)["micro"]["f1"]
-    assert diff.value == pytest.approx(1 - f1) and diff.low > 0  # better on every resample that has an entity
+    assert diff.value == pytest.approx(1 - f1) and diff.low >= 0 < diff.high  # never worse on any resample
+    assert compare_entity_f1(GOLD[:2], better[:2], PRED[:2]).low > 0  # each sentence has an entity: always better
     same = compare_entity_f1(GOLD, PRED, PRED)
     assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="same sentences"):
