@@ -347,7 +347,7 @@ def test_compare_entity_f1_is_paired():
     assert compare_entity_f1(GOLD[:2], better[:2], PRED[:2]).low > 0  # each sentence has an entity: always better
     same = compare_entity_f1(GOLD, PRED, PRED)
     assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
-    with pytest.raises(ValueError, match="same sentences"):
+    with pytest.raises(ValueError, match="3 gold sentences but 2 predicted"):
         compare_entity_f1(GOLD, PRED, PRED[:2])
 
 
