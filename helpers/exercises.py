@@ -344,9 +344,11 @@ SHORT_INPUT = 128  # tokens: the length of the default model's training blocks
                "Template(template.template, truncate='left') (the end kept). Answer (accuracy keeping the start, "
                "accuracy keeping the end).")
 def _head_and_tail_accuracy(scorer, template, verbalizer, texts, labels) -> tuple[float, float]:
+    import warnings
+
     from .data_files import LabelledTexts
     from .evaluation import evaluate_classifier
-    from .scorer import MaskScorer
+    from .scorer import MaskScorer, TruncationWarning
     from .template import Template
 
     short = MaskScorer(scorer.model, scorer.tokenizer, batch_size=scorer.batch_size, max_length=SHORT_INPUT,
@@ -354,6 +356,9 @@ def _head_and_tail_accuracy(scorer, template, verbalizer, texts, labels) -> tupl
     data = LabelledTexts(list(texts), np.asarray(labels))  # label 0 negative, 1 positive, as SST-2 and IMDB
     accuracies = []
     for side in ("right", "left"):
-        report, _ = evaluate_classifier(short, data, Template(template.template, truncate=side), verbalizer, calibrate=True)
+        with warnings.catch_warnings():  # cutting the reviews is the point of the exercise, not news
+            warnings.simplefilter("ignore", TruncationWarning)
+            report, _ = evaluate_classifier(short, data, Template(template.template, truncate=side), verbalizer,
+                                            calibrate=True)
         accuracies.append(float(report.accuracy))
     return accuracies[0], accuracies[1]
