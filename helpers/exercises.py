@@ -333,3 +333,35 @@ def _paraphrase_accuracy(scorer, verbalizer, texts, labels) -> float:
     from .template import Template
 
     return _accuracy(scorer.classify(list(texts), Template(PET_TEMPLATE), verbalizer), labels)
+
+
+# ----------------------------------------------------------------------------- notebooks 4 and 5 (added)
+
+SHORT_INPUT = 128  # tokens: the length of the default model's training blocks
+
+
+@exercise("04.2", needs=("scorer", "template", "verbalizer", "texts", "labels"), compare=close(rel=0, abs_=0.005),
+          hint=f"make a MaskScorer with max_length={SHORT_INPUT}; with evaluate_classifier(..., calibrate=True) "
+               "score the "
+               "reviews with the template as it is (truncate='right', the start kept) and with "
+               "Template(template.template, truncate='left') (the end kept). Answer (accuracy keeping the start, "
+               "accuracy keeping the end).")
+def _head_and_tail_accuracy(scorer, template, verbalizer, texts, labels) -> tuple[float, float]:
+    import warnings
+
+    from .data_files import LabelledTexts
+    from .evaluation import evaluate_classifier
+    from .scorer import MaskScorer, TruncationWarning
+    from .template import Template
+
+    short = MaskScorer(scorer.model, scorer.tokenizer, batch_size=scorer.batch_size, max_length=SHORT_INPUT,
+                       progress=False)
+    data = LabelledTexts(list(texts), np.asarray(labels))  # label 0 negative, 1 positive, as SST-2 and IMDB
+    accuracies = []
+    for side in ("right", "left"):
+        with warnings.catch_warnings():  # cutting the reviews is the point of the exercise, not news
+            warnings.simplefilter("ignore", TruncationWarning)
+            report, _ = evaluate_classifier(short, data, Template(template.template, truncate=side), verbalizer,
+                                            calibrate=True)
+        accuracies.append(float(report.accuracy))
+    return accuracies[0], accuracies[1]

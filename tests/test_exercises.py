@@ -198,3 +198,21 @@ def test_org_recall_of_ones_own_label_words(scorer):
     context = dict(scorer=scorer, spans=spans, label_words=words)
     assert evaluate("05.2", recall, **context).right
     assert not evaluate("05.2", 1.0 - recall if recall != 0.5 else 0.9, **context).right
+
+
+# ---- notebooks 4 and 5 (added) ------------------------------------------------------------
+def test_head_and_tail_of_long_texts_at_128_tokens(scorer):
+    long_texts = [" ".join(["great"] * 150 + ["terrible"] * 150), " ".join(["terrible"] * 150 + ["great"] * 150),
+                  " ".join(["good"] * 200 + ["bad"] * 100)]
+    labels = np.array([1, 0, 1])
+    template = Template("It was {mask}. {text}")
+    verbalizer = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
+    short = MaskScorer(scorer.model, scorer.tokenizer, batch_size=2, max_length=128, progress=False)
+    expected = []
+    for side in ("right", "left"):  # by hand: cut to 128 tokens on that side, calibrate, argmax
+        probs = short.classify(long_texts, Template(template.template, truncate=side), verbalizer, calibrate=True)
+        expected.append(float((probs.argmax(1) == labels).mean()))
+    context = dict(scorer=scorer, template=template, verbalizer=verbalizer, texts=long_texts, labels=labels)
+    assert evaluate("04.2", tuple(expected), **context).right
+    assert not evaluate("04.2", (expected[0] + 0.34, expected[1]), **context).right
+    assert not evaluate("04.2", expected[0], **context).right  # one number where a pair is asked

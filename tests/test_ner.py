@@ -284,3 +284,109 @@ def test_use_none_needs_none_words(scorer):
     ner.use_none = True
     with pytest.raises(ValueError, match="none_words"):
         ner.predict([["Paris"]])
+
+
+# =========================================================================================
+# Notebook 5's tools: settings copies, threshold choice, bootstrap over sentences,
+# memorisation baseline, HTML highlighting.
+# =========================================================================================
+from types import SimpleNamespace  # noqa: E402
+
+from helpers.ner import (  # noqa: E402
+    bootstrap_entity_f1,
+    choose_threshold,
+    compare_entity_f1,
+    entity_counts,
+    highlight,
+    memorisation_baseline,
+    memorised_types,
+    nearest_threshold,
+    with_settings,
+)
+
+
+def test_with_settings_leaves_the_original_alone_and_shares_its_scores(scorer, monkeypatch):
+    ner = ZeroShotNER(scorer, TINY_TYPES, none_words=["movie"], threshold=2.0)
+    sentences = [["John", "went", "to", "Paris"]]
+    before = ner.score_spans(sentences)
+    monkeypatch.setattr(scorer, "word_logprobs", lambda *a, **k: pytest.fail("a prompt was scored twice"))
+    raw = with_settings(ner, calibrate=False, threshold=0.5, templates=["{span} is a {mask}."])
+    assert (ner.calibrate, ner.threshold, len(ner.templates)) == (True, 2.0, 2)
+    assert (raw.calibrate, raw.threshold, len(raw.templates)) == (False, 0.5, 1)
+    assert [s.score for s in raw.score_spans(sentences)[0]] != pytest.approx([s.score for s in before[0]])
+    assert [s.score for s in ner.score_spans(sentences)[0]] == pytest.approx([s.score for s in before[0]])
+    with pytest.raises(TypeError, match="unknown setting"):
+        with_settings(ner, treshold=1.0)
+    with pytest.raises(ValueError, match="span_filter"):
+        with_settings(ner, span_filter="capitals")
+    with pytest.raises(ValueError, match="none_words"):
+        with_settings(ZeroShotNER(scorer, TINY_TYPES, none_words=None), use_none=True)
+
+
+def test_choose_threshold_takes_the_best_and_the_smallest_on_a_tie():
+    grid = [0.1, 1.0, 10.0, 100.0]
+    curve = [{"f1": 0.2}, {"f1": 0.5}, {"f1": 0.5}, {"f1": 0.1}]
+    assert choose_threshold(grid, curve) == (1.0, 1)
+    assert choose_threshold(grid, [{"f1": 0.0}] * 4) == (0.1, 0)  # nothing found anywhere: the first
+    by_precision = [{"f1": 0, "precision": p} for p in (0.1, 0.2, 0.9, 0.3)]
+    assert choose_threshold(grid, by_precision, key="precision") == (10.0, 2)
+    with pytest.raises(ValueError, match="same grid"):
+        choose_threshold(grid, curve[:3])
+    assert nearest_threshold(grid, 2.5) == 1 and nearest_threshold(grid, 4.0) == 2  # log scale: 4 is nearer 10
+    with pytest.raises(ValueError, match="positive"):
+        nearest_threshold([0.0, 1.0], 1.0)
+
+
+GOLD = [["B-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "O"], ["O", "O", "O"]]
+PRED = [["B-PER", "O", "B-PER"], ["B-ORG", "O", "O"], ["O", "B-LOC", "O"]]
+
+
+def test_entity_counts_add_up_to_the_micro_scores():
+    counts = entity_counts(GOLD, PRED)
+    assert counts.tolist() == [[1, 2, 2], [0, 1, 1], [0, 1, 0]]
+    tp, predicted, gold = counts.sum(axis=0)
+    assert 2 * tp / (predicted + gold) == pytest.approx(entity_prf(GOLD, PRED)["micro"]["f1"])
+
+
+def test_bootstrap_entity_f1_resamples_sentences():
+    interval = bootstrap_entity_f1(GOLD, PRED, n_resamples=2000)
+    assert interval.value == pytest.approx(entity_prf(GOLD, PRED)["micro"]["f1"])
+    assert 0 <= interval.low < interval.value < interval.high <= 1
+    assert bootstrap_entity_f1(GOLD, GOLD) == bootstrap_entity_f1(GOLD, GOLD)  # seeded
+    perfect = bootstrap_entity_f1(GOLD[:2], GOLD[:2])  # every sentence has an entity
+    assert (perfect.value, perfect.low, perfect.high) == (1.0, 1.0, 1.0)
+    empty = bootstrap_entity_f1([["O", "O"]], [["O", "O"]])  # nothing gold, nothing predicted: 0, no error
+    assert (empty.value, empty.low, empty.high) == (0.0, 0.0, 0.0)
+    assert bootstrap_entity_f1([], []).value == 0.0
+
+
+def test_compare_entity_f1_is_paired():
+    better = [g[:] for g in GOLD]
+    diff = compare_entity_f1(GOLD, better, PRED, n_resamples=2000)
+    f1 = entity_prf(GOLD, PRED)["micro"]["f1"]
+    assert diff.value == pytest.approx(1 - f1) and diff.low >= 0 < diff.high  # never worse on any resample
+    assert compare_entity_f1(GOLD[:2], better[:2], PRED[:2]).low > 0  # each sentence has an entity: always better
+    same = compare_entity_f1(GOLD, PRED, PRED)
+    assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="3 gold sentences but 2 predicted"):
+        compare_entity_f1(GOLD, PRED, PRED[:2])
+
+
+def test_memorisation_takes_the_most_frequent_type_and_the_longest_match():
+    train = [SimpleNamespace(tokens=t.split(), tags=g.split()) for t, g in [
+        ("Leeds beat Chelsea", "B-ORG O B-ORG"), ("Leeds is a city", "B-LOC O O O"), ("Leeds won", "B-ORG O"),
+        ("New York is big", "B-LOC I-LOC O O"), ("York won", "B-ORG O"), ("Paris", "B-LOC"), ("Paris", "B-PER")]]
+    memory = memorised_types(train)
+    assert memory["Leeds"] == "ORG" and memory["New York"] == "LOC" and memory["York"] == "ORG"
+    assert memory["Paris"] == "LOC"  # a tie goes to the first type alphabetically
+    tags = memorisation_baseline("In New York , Leeds met leeds and Rome".split(), memory)
+    assert tags == ["O", "B-LOC", "I-LOC", "O", "B-ORG", "O", "O", "O", "O"]  # exact case; unseen names missed
+    assert memorisation_baseline(["Leeds"], {}) == ["O"]
+
+
+def test_highlight_marks_types_and_wrong_entities_and_escapes_html():
+    tokens = ["John", "<met>", "Paris"]
+    page = highlight(tokens, [(0, 1, "PER"), (2, 3, "ORG")], gold=[(0, 1, "PER"), (2, 3, "LOC")])
+    assert page.count("<span") == 2 and "&lt;met&gt;" in page
+    assert page.count("dashed") == 1 and page.index("dashed") > page.index("John")  # only Paris, typed wrongly
+    assert "<sub>ORG</sub>" in page and "dashed" not in highlight(tokens, [(0, 1, "PER")])

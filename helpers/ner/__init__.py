@@ -40,10 +40,21 @@ configuration found on the CoNLL-2003 *validation* split (notebook 5 shows the c
 Modules: ``spans`` (candidate spans), ``decoding`` (scored spans to entities and IOB2 tags;
 the no-model baseline ``capitalisation_heuristic``), ``scoring`` (CoNLL evaluation:
 ``entities_from_bio``, ``entity_prf``), ``gold`` (gold spans and typing accuracy:
-``gold_spans``, ``typing_accuracy``) and ``pipeline`` (``ZeroShotNER`` and its defaults).
+``gold_spans``, ``typing_accuracy``), ``pipeline`` (``ZeroShotNER``, its defaults, ``with_settings``
+copies and the threshold a sweep chose) and
+``display`` (``highlight``: entities in HTML); ``decoding`` also holds the memorisation baseline
+(``memorised_types``, ``memorisation_baseline``) and ``scoring`` the bootstrap over sentences.
 """
 
-from .decoding import ScoredSpan, bio_from_entities, capitalisation_heuristic, decode_spans
+from .decoding import (
+    ScoredSpan,
+    bio_from_entities,
+    capitalisation_heuristic,
+    decode_spans,
+    memorisation_baseline,
+    memorised_types,
+)
+from .display import ENTITY_COLOURS, highlight
 from .gold import GoldSpan, gold_spans, typing_accuracy
 from .pipeline import (
     CONLL_TYPES,
@@ -52,8 +63,11 @@ from .pipeline import (
     DEFAULT_TEMPLATES,
     DEFAULT_THRESHOLD,
     ZeroShotNER,
+    choose_threshold,
+    nearest_threshold,
+    with_settings,
 )
-from .scoring import entities_from_bio, entity_prf
+from .scoring import bootstrap_entity_f1, compare_entity_f1, entities_from_bio, entity_counts, entity_prf
 from .spans import (
     SPAN_FILTERS,
     candidate_spans,
@@ -62,6 +76,16 @@ from .spans import (
 )
 
 __all__ = [
+    "ENTITY_COLOURS",
+    "bootstrap_entity_f1",
+    "choose_threshold",
+    "compare_entity_f1",
+    "entity_counts",
+    "highlight",
+    "memorisation_baseline",
+    "memorised_types",
+    "nearest_threshold",
+    "with_settings",
     "CONLL_TYPES",
     "DEFAULT_NONE_WORDS",
     "DEFAULT_PREFER_LONGER",

@@ -3,6 +3,7 @@ not-an-entity decision, and greedy decoding (the steps are described in ``helper
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -225,3 +226,53 @@ def _check_sentences(sentences) -> list[list[str]]:
             raise TypeError(f"sentence {i} must be a list of token strings (e.g. text.split()), not {tokens!r:.60}")
         out.append(list(tokens))
     return out
+
+
+_NER_SETTINGS = ("templates", "use_none", "calibrate", "threshold", "prefer_longer", "max_span_len",
+                 "span_filter", "mentions")
+
+
+def with_settings(ner: ZeroShotNER, **settings) -> ZeroShotNER:
+    """A copy of ``ner`` with some settings changed (``templates``, ``use_none``, ``calibrate``,
+    ``threshold``, ``prefer_longer``, ``max_span_len``, ``span_filter``, ``mentions``).
+
+    ``ner`` itself is left as it was; the copy shares its scored prompts, so a prompt either
+    of them has scored costs no model call again."""
+    unknown = sorted(set(settings) - set(_NER_SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {unknown}; a ZeroShotNER has the settings {list(_NER_SETTINGS)}")
+    if settings.get("span_filter", "casing") not in SPAN_FILTERS:
+        raise ValueError(f"span_filter must be one of {SPAN_FILTERS}, not {settings['span_filter']!r}")
+    if settings.get("prefer_longer", 1) < 1:
+        raise ValueError(f"prefer_longer must be at least 1 (1: no preference), not {settings['prefer_longer']}")
+    if settings.get("threshold", 0) < 0:
+        raise ValueError(f"threshold must be >= 0 (a probability or an odds ratio), not {settings['threshold']}")
+    if settings.get("max_span_len", 1) < 1:
+        raise ValueError("max_span_len must be at least 1")
+    if settings.get("use_none") and not ner.has_none:
+        raise ValueError("use_none=True needs none words; create the pipeline with none_words=[...]")
+    changed = copy.copy(ner)  # shallow: the dict of scored prompts is shared
+    for name, value in settings.items():
+        setattr(changed, name, value)
+    return changed
+
+
+def choose_threshold(grid: Sequence[float], curve: Sequence[Mapping[str, float]], key: str = "f1") -> tuple[float, int]:
+    """The threshold of ``grid`` whose scores in ``curve`` (one dict per threshold, e.g.
+    ``entity_prf(...)["micro"]``) have the largest ``key``, and its index; on a tie the
+    smallest such threshold (the first in grid order)."""
+    if len(grid) != len(curve):
+        raise ValueError(f"{len(grid)} thresholds but {len(curve)} scores: sweep the same grid you pass")
+    if len(grid) == 0:
+        raise ValueError("the grid is empty; give at least one threshold")
+    values = [float(m[key]) for m in curve]
+    i = int(np.argmax(values))
+    return float(grid[i]), i
+
+
+def nearest_threshold(grid: Sequence[float], value: float) -> int:
+    """The index of the threshold of ``grid`` nearest to ``value`` on a log scale."""
+    array = np.asarray(grid, dtype=float)
+    if array.size == 0 or (array <= 0).any() or value <= 0:
+        raise ValueError("a log-scale lookup needs a non-empty grid of positive thresholds and a positive value")
+    return int(np.argmin(np.abs(np.log(array / value))))
