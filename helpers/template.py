@@ -19,6 +19,26 @@ MASK_SLOT = "mask"
 _LITERAL_MASKS = ("[MASK]", "<mask>")
 
 
+def with_mask_token(text: str, tokenizer) -> str:
+    """``text`` with each literal mask ("[MASK]" or "<mask>") written as ``tokenizer``'s own mask token,
+    so a text written for BERT ("[MASK]") also works with a RoBERTa-style tokenizer ("<mask>")."""
+    mask = tokenizer.mask_token
+    for literal in _LITERAL_MASKS:
+        if literal != mask:
+            text = text.replace(literal, mask)
+    return text
+
+
+def readable_tokens(tokenizer, ids: Sequence[int]) -> list[str]:
+    """Each token id as a person reads it: a byte-level BPE piece ("Ġgreat") as its text ("great");
+    WordPiece tokens ("great", "##ing", "[CLS]") and special tokens ("<s>") as they are."""
+    special = set(tokenizer.all_special_ids)
+    tokens = tokenizer.convert_ids_to_tokens(list(ids))
+    return [token if i in special or token.startswith("##")
+            else (tokenizer.convert_tokens_to_string([token]).strip() or token)
+            for i, token in zip(ids, tokens)]
+
+
 class TemplateError(ValueError):
     """A template string that cannot work as a prompt."""
 
