@@ -105,27 +105,20 @@ def test_truncate_option_is_checked():
 
 
 @pytest.fixture(scope="module")
-def bpe_tokenizer():
+def bpe_tokenizer(tmp_path_factory):
     """A tiny byte-level BPE tokenizer, RoBERTa-style: <s> </s> <mask>, word starts marked with Ġ."""
+    import json
+
     from tokenizers import ByteLevelBPETokenizer
     from transformers import AddedToken, RobertaTokenizerFast
 
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(["The film was great.", "the film was terrible.", "It was great, great, great."] * 20,
                             vocab_size=300, min_frequency=2, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    model = bpe._tokenizer.model
-    vocab = bpe.get_vocab()
-    merges = [tuple(m.split()) if isinstance(m, str) else tuple(m) for m in model.get_merges()] \
-        if hasattr(model, "get_merges") else None
-    if merges is None:
-        import json
-        import tempfile
-
-        folder = tempfile.mkdtemp()
-        _, merges_file = bpe.save_model(folder)
-        merges = [tuple(line.split()) for line in open(merges_file, encoding="utf-8").read().splitlines()
-                  if line and not line.startswith("#")]
-        vocab = json.load(open(f"{folder}/vocab.json", encoding="utf-8"))
+    vocab_file, merges_file = bpe.save_model(str(tmp_path_factory.mktemp("bpe")))
+    merges = [tuple(line.split()) for line in open(merges_file, encoding="utf-8").read().splitlines()
+              if line and not line.startswith("#")]
+    vocab = json.load(open(vocab_file, encoding="utf-8"))
     return RobertaTokenizerFast(vocab=vocab, merges=merges, mask_token=AddedToken("<mask>", lstrip=True))
 
 
