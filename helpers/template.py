@@ -39,6 +39,20 @@ def readable_tokens(tokenizer, ids: Sequence[int]) -> list[str]:
             for i, token in zip(ids, tokens)]
 
 
+def continuation_ids(tokenizer) -> list[int]:
+    """Ids of the vocabulary entries that can only continue a word, never start one after a space:
+    WordPiece's "##" pieces, or, in a byte-level BPE vocabulary (word starts marked "Ġ"), every
+    entry without that mark other than the special tokens."""
+    vocab = tokenizer.get_vocab()
+    if any(token.startswith("##") for token in vocab):
+        return sorted(i for token, i in vocab.items() if token.startswith("##"))
+    if any(token.startswith("Ġ") for token in vocab):
+        special = set(tokenizer.all_special_ids)
+        return sorted(i for token, i in vocab.items() if not token.startswith("Ġ") and i not in special)
+    raise ValueError(f"{type(tokenizer).__name__} marks neither word pieces (##) nor word starts (Ġ); "
+                     "use a WordPiece (BERT) or byte-level BPE (RoBERTa) tokenizer")
+
+
 class TemplateError(ValueError):
     """A template string that cannot work as a prompt."""
 

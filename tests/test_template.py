@@ -155,3 +155,13 @@ def test_mask_scorer_takes_a_literal_mask_with_a_bpe_tokenizer(bpe_tokenizer):
     with_literal = scorer.top_k("The film was [MASK].", k=3)
     assert with_literal == scorer.top_k("The film was <mask>.", k=3)
     assert not any(token.startswith("Ġ") for token, _ in with_literal[0])
+
+
+def test_continuation_ids_are_the_pieces_that_cannot_start_a_word(bpe_tokenizer, tiny_tokenizer):
+    from helpers.template import continuation_ids
+
+    wordpiece = set(tiny_tokenizer.convert_ids_to_tokens(continuation_ids(tiny_tokenizer)))
+    assert wordpiece == {"##tastic", "##ful"}
+    bpe = set(bpe_tokenizer.convert_ids_to_tokens(continuation_ids(bpe_tokenizer)))
+    assert "Ġgreat" not in bpe and "<mask>" not in bpe and "<s>" not in bpe
+    assert "The" in bpe and "." in bpe  # no Ġ: glued to what comes before
