@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from .template import readable_tokens, with_mask_token
+
 __all__ = ["MAX_VIEW_TOKENS", "attention_for", "queries_and_keys_for"]
 
 # Past this many tokens a view of every token pair stops being readable on a screen.
@@ -11,9 +13,10 @@ MAX_VIEW_TOKENS = 128
 
 
 def _encode(model, tokenizer, text: str) -> tuple[dict, list[str]]:
-    """Tokenize one text for ``model`` and refuse texts too long to show."""
-    encoded = tokenizer(text, return_tensors="pt").to(next(model.parameters()).device)
-    tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
+    """Tokenize one text for ``model`` (a literal "[MASK]" as the tokenizer's mask token) and refuse
+    texts too long to show; the tokens come back as a person reads them ("great", not "Ġgreat")."""
+    encoded = tokenizer(with_mask_token(text, tokenizer), return_tensors="pt").to(next(model.parameters()).device)
+    tokens = readable_tokens(tokenizer, encoded["input_ids"][0].tolist())
     if len(tokens) > MAX_VIEW_TOKENS:
         raise ValueError(
             f"the text has {len(tokens)} tokens; attention views stay readable up to {MAX_VIEW_TOKENS}. "

@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .template import continuation_ids
+from .verbalizer import Verbalizer
+
 __all__ = ["EXERCISES", "Exercise", "Verdict", "check", "evaluate", "exercise"]
 
 _ID = re.compile(r"^\d\d\.\d+$")
@@ -162,7 +165,8 @@ def _mask_distribution(scorer, sentence: str) -> torch.Tensor:
 
 def _margins(scorer, template, texts: Sequence[str], positive: str = "great", negative: str = "terrible") -> np.ndarray:
     """log P(positive word) - log P(negative word) at the template's blank, per text, shape (n,)."""
-    ids = scorer.tokenizer.convert_tokens_to_ids([positive, negative])
+    # bound like a label word: " great" is one id in a byte-level BPE vocabulary, "great" another
+    ids = [i for (i,) in Verbalizer({"positive": [positive], "negative": [negative]}).bind(scorer.tokenizer).word_ids]
     prompts = [template.fill(t, scorer.tokenizer.mask_token) for t in texts]
     logprobs = scorer.label_logprobs(prompts, ids)
     return logprobs[:, 0] - logprobs[:, 1]
@@ -175,9 +179,10 @@ LEAST_SURE = ["the [MASK] barked at the mailman.", "i had a [MASK] day.", "water
 
 
 @exercise("01.1", hint="apply softmax to the logits at the [MASK] position of "
-          f"'{WORD_PIECE_SENTENCE}' and add up the probabilities of every vocabulary entry that starts with '##'.")
+          f"'{WORD_PIECE_SENTENCE}' and add up the probabilities of every vocabulary entry that starts with '##' (in a byte-level BPE "
+          "vocabulary: every entry without the word-start mark 'Ġ'; helpers.template.continuation_ids lists them).")
 def _word_piece_share(scorer) -> float:
-    pieces = [i for token, i in scorer.tokenizer.get_vocab().items() if token.startswith("##")]
+    pieces = continuation_ids(scorer.tokenizer)
     return float(_mask_distribution(scorer, WORD_PIECE_SENTENCE)[pieces].sum())
 
 

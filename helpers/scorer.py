@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import sys
 import warnings
@@ -33,7 +34,7 @@ from tqdm.auto import tqdm
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
 from .inputs import as_texts
 from .precision import PRECISIONS, resolve_precision
-from .template import EncodedPrompt
+from .template import EncodedPrompt, readable_tokens, with_mask_token
 from .verbalizer import bind
 
 if TYPE_CHECKING:
@@ -217,8 +218,9 @@ class MaskScorer:
         mask, mask_id = self.tokenizer.mask_token, self.tokenizer.mask_token_id
         encoded = []
         for i, text in enumerate(texts):
+            text = with_mask_token(text, self.tokenizer)
             if mask not in text:
-                raise ValueError(f"text {i} has no {mask}: {text[:80]!r}")
+                raise ValueError(f"text {i} has no {mask} (nor [MASK]): {text[:80]!r}")
             x = self.tokenizer.encode(text)
             if len(x) > self.max_length:
                 raise ValueError(
@@ -246,7 +248,7 @@ class MaskScorer:
         self._check_k(k)
         batch, single = as_texts(texts, mappings=False)
         found = self.score_masks(self.encode_texts(batch), lambda lp: torch.topk(lp.exp(), k, dim=-1))
-        tokens = self.tokenizer.convert_ids_to_tokens
+        tokens = functools.partial(readable_tokens, self.tokenizer)
         out = [[list(zip(tokens(i.tolist()), p.astype(float).round(6).tolist())) for p, i in zip(*r)] for r in found]
         return out[0] if single else out
 
@@ -317,7 +319,7 @@ class MaskScorer:
                                       device=self.device)
             if k == 1 and top_k:
                 rows = self.score_masks(prompts, lambda lp: (lp[:, columns], *torch.topk(lp, top_k, dim=-1)))
-                names = self.tokenizer.convert_ids_to_tokens
+                names = functools.partial(readable_tokens, self.tokenizer)
                 top = [list(zip(names(r[2][0].tolist()), np.exp(r[1][0]).astype(float).round(6).tolist()))
                        for r in rows]
             else:

@@ -19,6 +19,40 @@ MASK_SLOT = "mask"
 _LITERAL_MASKS = ("[MASK]", "<mask>")
 
 
+def with_mask_token(text: str, tokenizer) -> str:
+    """``text`` with each literal mask ("[MASK]" or "<mask>") written as ``tokenizer``'s own mask token,
+    so a text written for BERT ("[MASK]") also works with a RoBERTa-style tokenizer ("<mask>")."""
+    mask = tokenizer.mask_token
+    for literal in _LITERAL_MASKS:
+        if literal != mask:
+            text = text.replace(literal, mask)
+    return text
+
+
+def readable_tokens(tokenizer, ids: Sequence[int]) -> list[str]:
+    """Each token id as a person reads it: a byte-level BPE piece ("Ġgreat") as its text ("great");
+    WordPiece tokens ("great", "##ing", "[CLS]") and special tokens ("<s>") as they are."""
+    special = set(tokenizer.all_special_ids)
+    tokens = tokenizer.convert_ids_to_tokens(list(ids))
+    return [token if i in special or token.startswith("##")
+            else (tokenizer.convert_tokens_to_string([token]).strip() or token)
+            for i, token in zip(ids, tokens)]
+
+
+def continuation_ids(tokenizer) -> list[int]:
+    """Ids of the vocabulary entries that can only continue a word, never start one after a space:
+    WordPiece's "##" pieces, or, in a byte-level BPE vocabulary (word starts marked "Ġ"), every
+    entry without that mark other than the special tokens."""
+    vocab = tokenizer.get_vocab()
+    if any(token.startswith("##") for token in vocab):
+        return sorted(i for token, i in vocab.items() if token.startswith("##"))
+    if any(token.startswith("Ġ") for token in vocab):
+        special = set(tokenizer.all_special_ids)
+        return sorted(i for token, i in vocab.items() if not token.startswith("Ġ") and i not in special)
+    raise ValueError(f"{type(tokenizer).__name__} marks neither word pieces (##) nor word starts (Ġ); "
+                     "use a WordPiece (BERT) or byte-level BPE (RoBERTa) tokenizer")
+
+
 class TemplateError(ValueError):
     """A template string that cannot work as a prompt."""
 

@@ -29,6 +29,19 @@ MAX_POSITIONS = 40
 os.environ.setdefault("PROMPTLAB_DEVICE", "cpu")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: minutes on a CPU; runs only when asked for, e.g. `pytest -m slow`")
+
+
+def pytest_collection_modifyitems(config, items):
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer() -> BertTokenizer:
     vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}

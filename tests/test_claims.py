@@ -56,3 +56,17 @@ def test_the_model_argument_overrides_the_model_in_use(other_model):
 def test_a_claim_needs_its_sentence():
     with pytest.raises(TypeError, match="statement"):
         claim(True, "")
+
+
+def test_load_mlm_of_a_folder_makes_that_model_the_one_claims_describe(tiny_model_dir, capsys):
+    from helpers import load_mlm
+
+    claims._in_use["name"] = DEFAULT_MODEL_NAME
+    model, _ = load_mlm(tiny_model_dir, device="cpu")
+    assert model_name() == str(tiny_model_dir) and not is_default_model()
+    assert claim(False, "the top word is good", observed=["bad"]) is False  # a note, not an error
+    assert str(tiny_model_dir) in capsys.readouterr().out
+    load_mlm(None, device="cpu")
+    assert is_default_model()
+    with pytest.raises(ClaimError):
+        claim(False, "the top word is good")

@@ -102,3 +102,66 @@ def test_mask_token_inside_the_text_is_not_the_answer_slot(tiny_tokenizer):
 def test_truncate_option_is_checked():
     with pytest.raises(TemplateError, match="truncate"):
         Template("{text} {mask}", truncate="middle")
+
+
+@pytest.fixture(scope="module")
+def bpe_tokenizer(tmp_path_factory):
+    """A tiny byte-level BPE tokenizer, RoBERTa-style: <s> </s> <mask>, word starts marked with Ġ."""
+    import json
+
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import AddedToken, RobertaTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(["The film was great.", "the film was terrible.", "It was great, great, great."] * 20,
+                            vocab_size=300, min_frequency=2, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    vocab_file, merges_file = bpe.save_model(str(tmp_path_factory.mktemp("bpe")))
+    merges = [tuple(line.split()) for line in open(merges_file, encoding="utf-8").read().splitlines()
+              if line and not line.startswith("#")]
+    vocab = json.load(open(vocab_file, encoding="utf-8"))
+    return RobertaTokenizerFast(vocab=vocab, merges=merges, mask_token=AddedToken("<mask>", lstrip=True))
+
+
+def test_a_literal_mask_becomes_the_tokenizers_own(bpe_tokenizer, tiny_tokenizer):
+    from helpers.template import with_mask_token
+
+    assert with_mask_token("It was [MASK]. And [MASK]", bpe_tokenizer) == "It was <mask>. And <mask>"
+    assert with_mask_token("It was <mask>.", tiny_tokenizer) == "It was [MASK]."
+    assert with_mask_token("It was [MASK].", tiny_tokenizer) == "It was [MASK]."
+
+
+def test_readable_tokens_drop_the_byte_level_space_mark_only(bpe_tokenizer, tiny_tokenizer):
+    from helpers.template import readable_tokens
+
+    ids = bpe_tokenizer("The film was <mask>")["input_ids"]
+    assert bpe_tokenizer.convert_ids_to_tokens(ids)[2] == "Ġfilm"
+    assert readable_tokens(bpe_tokenizer, ids) == ["<s>", "The", "film", "was", "<mask>", "</s>"]
+    ids = tiny_tokenizer("the film was [MASK] wonderful")["input_ids"]
+    assert readable_tokens(tiny_tokenizer, ids) == tiny_tokenizer.convert_ids_to_tokens(ids)
+    assert "##ful" in readable_tokens(tiny_tokenizer, ids)
+
+
+def test_mask_scorer_takes_a_literal_mask_with_a_bpe_tokenizer(bpe_tokenizer):
+    import torch
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    from helpers import MaskScorer
+
+    torch.manual_seed(0)
+    model = RobertaForMaskedLM(RobertaConfig(vocab_size=len(bpe_tokenizer), hidden_size=16, num_hidden_layers=1,
+                                             num_attention_heads=2, intermediate_size=16, max_position_embeddings=40,
+                                             pad_token_id=1)).eval()
+    scorer = MaskScorer(model, bpe_tokenizer, progress=False)
+    with_literal = scorer.top_k("The film was [MASK].", k=3)
+    assert with_literal == scorer.top_k("The film was <mask>.", k=3)
+    assert not any(token.startswith("Ġ") for token, _ in with_literal[0])
+
+
+def test_continuation_ids_are_the_pieces_that_cannot_start_a_word(bpe_tokenizer, tiny_tokenizer):
+    from helpers.template import continuation_ids
+
+    wordpiece = set(tiny_tokenizer.convert_ids_to_tokens(continuation_ids(tiny_tokenizer)))
+    assert wordpiece == {"##tastic", "##ful"}
+    bpe = set(bpe_tokenizer.convert_ids_to_tokens(continuation_ids(bpe_tokenizer)))
+    assert "Ġgreat" not in bpe and "<mask>" not in bpe and "<s>" not in bpe
+    assert "The" in bpe and "." in bpe  # no Ġ: glued to what comes before
