@@ -179,7 +179,8 @@ LEAST_SURE = ["the [MASK] barked at the mailman.", "i had a [MASK] day.", "water
 
 
 @exercise("01.1", hint="apply softmax to the logits at the [MASK] position of "
-          f"'{WORD_PIECE_SENTENCE}' and add up the probabilities of every vocabulary entry that starts with '##' (in a byte-level BPE "
+          f"'{WORD_PIECE_SENTENCE}' and add up the probabilities of every vocabulary entry that starts with '##' "
+          "(in a byte-level BPE "
           "vocabulary: every entry without the word-start mark 'Ġ'; helpers.template.continuation_ids lists them).")
 def _word_piece_share(scorer) -> float:
     pieces = continuation_ids(scorer.tokenizer)

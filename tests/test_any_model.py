@@ -23,7 +23,14 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-from transformers import AddedToken, BertConfig, BertForMaskedLM, RobertaConfig, RobertaForMaskedLM, RobertaTokenizerFast
+from transformers import (
+    AddedToken,
+    BertConfig,
+    BertForMaskedLM,
+    RobertaConfig,
+    RobertaForMaskedLM,
+    RobertaTokenizerFast,
+)
 
 from helpers.data import load_conll2003, load_imdb, load_sst2
 from helpers.offline_model import load_offline_tokenizer
@@ -67,8 +74,9 @@ def small_roberta(folder: Path, vocab_size: int = 8000) -> Path:
     merges = [tuple(line.split()) for line in Path(merges_file).read_text(encoding="utf-8").splitlines()
               if line and not line.startswith("#")]
     vocab = json.loads(Path(vocab_file).read_text(encoding="utf-8"))
+    # lstrip as in roberta-base: "was <mask>" has no lone space piece
     tokenizer = RobertaTokenizerFast(vocab=vocab, merges=merges, model_max_length=512,
-                                     mask_token=AddedToken("<mask>", lstrip=True))  # as roberta-base: "was <mask>" has no lone space piece
+                                     mask_token=AddedToken("<mask>", lstrip=True))
     torch.manual_seed(0)
     config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
                            intermediate_size=96, max_position_embeddings=514, type_vocab_size=1,
