@@ -73,7 +73,8 @@ def test_the_job_trains_to_its_time_budget_resumes_and_helpers_load_the_result(b
     assert steps == sorted(steps) and steps[-1] == second["step"] > first["step"]
     assert len(log) >= 4 and all(0 <= r["heldout_masked_acc"] <= 1 for r in log)
     assert second["final"] and 8 <= second["train_s"] < 12
-    assert log[0]["lr"] > log[-1]["lr"] > 0  # the schedule decays over the budget
+    # the schedule decays over the budget (a slow first step can log while still warming up)
+    assert max(r["lr"] for r in log) > log[-1]["lr"] > 0
     shards = full_weight_shards(out)
     assert sorted(p.name for p in shards) == sorted(second["shards"])
     loaded = load_weights(BertForMaskedLM(tiny_model.config), out).eval()
