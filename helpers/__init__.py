@@ -20,9 +20,11 @@ under ``if TYPE_CHECKING:``, do not count):
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
 from .data import LabelledTexts, TaggedSentence, load_conll2003, load_imdb, load_sst2
+from .label_search import search_label_words
 from .models import ModelNotAvailableError, load_mlm, resolve_device
 from .offline_model import DEFAULT_MODEL_NAME
 from .scorer import MaskScorer, TruncationWarning
+from .soft_prompt import SoftPrompt, prompt_tune
 from .template import Template, TemplateError
 from .verbalizer import Verbalizer, VerbalizerError
 
@@ -35,6 +37,7 @@ __all__ = [
     "LabelledTexts",
     "MaskScorer",
     "ModelNotAvailableError",
+    "SoftPrompt",
     "TaggedSentence",
     "Template",
     "TemplateError",
@@ -46,5 +49,7 @@ __all__ = [
     "load_imdb",
     "load_mlm",
     "load_sst2",
+    "prompt_tune",
     "resolve_device",
+    "search_label_words",
 ]

@@ -371,3 +371,25 @@ def _head_and_tail_accuracy(scorer, template, verbalizer, texts, labels) -> tupl
                                             calibrate=True)
         accuracies.append(float(report.accuracy))
     return accuracies[0], accuracies[1]
+
+
+# ----------------------------------------------------------------------------- notebook 7
+
+@exercise("07.1", needs=("scorer", "template", "texts", "labels"), compare=close(rel=0, abs_=0.01),
+          hint="fill each training text into the template, take p(great) at [MASK] (exp of the log-probability), "
+               "average it over the positive texts and over the negative ones, and subtract the logs: "
+               "log P(great | positive) - log P(great | negative).")
+def _great_ratio(scorer, template, texts, labels) -> float:
+    great = scorer.tokenizer.convert_tokens_to_ids("great")
+    prompts = template.encode_batch(scorer.tokenizer, list(texts), scorer.max_length)
+    rows = scorer.score_masks(prompts, lambda lp: lp[:, [great]].exp())
+    p = np.concatenate([r[0] for r in rows])[:, 0]
+    labels = np.asarray(labels)
+    return float(np.log(p[labels == 1].mean()) - np.log(p[labels == 0].mean()))
+
+
+@exercise("07.2", needs=("prompt",), compare=close(rel=0, abs_=0.5),
+          hint="each vector has as many numbers as the model's hidden size (prompt.vectors.shape), and a 32-bit "
+               "float takes 4 bytes; multiply the three.")
+def _soft_prompt_bytes(prompt) -> int:
+    return int(prompt.vectors.numel() * prompt.vectors.element_size())

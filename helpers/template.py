@@ -58,11 +58,16 @@ class TemplateError(ValueError):
 
 
 class EncodedPrompt(NamedTuple):
-    """Token ids of one filled prompt, where its mask slot is, and whether text was cut."""
+    """Token ids of one filled prompt, where its mask slot is, and whether text was cut.
+
+    ``template_positions`` are the positions of the template's own words (not the text
+    slots, the mask or the special tokens); soft prompts replace them with trained vectors.
+    """
 
     ids: list[int]
     mask_positions: list[int]
     truncated: bool
+    template_positions: tuple[int, ...] = ()
 
 
 @functools.lru_cache(maxsize=16)
@@ -173,16 +178,19 @@ class Template:
             excess -= step
         ids: list[int] = list(prefix)
         positions: list[int] = []
+        literal: list[int] = []
         text_index = 0
         for (piece, slot), text_piece in zip(pieces, is_text):
             if slot == MASK_SLOT:
                 positions = list(range(len(ids), len(ids) + n_masks))
+            elif slot is None:
+                literal.extend(range(len(ids), len(ids) + len(piece)))
             elif text_piece:
                 keep = lengths[text_index]
                 text_index += 1
                 piece = piece[:keep] if self.truncate == "right" else piece[len(piece) - keep:]
             ids.extend(piece)
-        return EncodedPrompt(ids + list(suffix), positions, cut)
+        return EncodedPrompt(ids + list(suffix), positions, cut, tuple(literal))
 
     def encode_batch(
         self,

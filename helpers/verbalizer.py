@@ -28,8 +28,10 @@ most likely word). Class probabilities are a softmax over those class scores.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -203,6 +205,30 @@ class Verbalizer:
 
     def __repr__(self) -> str:
         return f"Verbalizer({self.label_words!r}, aggregate={self.aggregate!r}, multi_token={self.multi_token!r})"
+
+    def to_dict(self) -> dict:
+        """The verbalizer as plain data: ``{"label_words": ..., "aggregate": ..., "multi_token": ...}``."""
+        return {"label_words": {k: list(v) for k, v in self.label_words.items()}, "aggregate": self.aggregate,
+                "multi_token": self.multi_token}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the verbalizer to a small JSON file (``Verbalizer.load`` reads it back)."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Verbalizer:
+        """Read a verbalizer written by ``save``."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no verbalizer file {path}; write one with Verbalizer.save(path)")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(data["label_words"], aggregate=data.get("aggregate", "mean_logprob"),
+                       multi_token=data.get("multi_token", "error"))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+            raise VerbalizerError(f"{path} is not a verbalizer file written by Verbalizer.save ({err!r})") from None
 
     def bind(self, tokenizer) -> BoundVerbalizer:
         """Check every label word against ``tokenizer`` and return their token ids.
