@@ -38,10 +38,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
-from .finetune import _batches, _check_examples, _encoder_and_head, _run, class_scores
+from .finetune import _batches, _check_examples, _run, class_scores
 from .inputs import TextInput, as_texts
 from .label_search import whole_word_tokens
-from .scorer import fused_attention, pad_prompts
+from .scorer import encoder_and_head, fused_attention, pad_prompts
 from .template import EncodedPrompt, Template
 from .verbalizer import BoundVerbalizer, Verbalizer, VerbalizerError, bind
 
@@ -232,7 +232,7 @@ def _mask_logprobs(model, tokenizer, batch: list[tuple[EncodedPrompt, list[int]]
     cols = torch.as_tensor([c for _, soft in batch for c in soft], device=device)
     which = torch.arange(vectors.shape[0], device=device).repeat(len(batch))
     embeddings = embeddings.index_put((rows, cols), vectors[which].to(embeddings.dtype))
-    encoder, head = _encoder_and_head(model)
+    encoder, head = encoder_and_head(model)
     hidden = encoder(inputs_embeds=embeddings, attention_mask=attention).last_hidden_state
     return torch.log_softmax(head(hidden[at_mask]).float(), dim=-1)
 
