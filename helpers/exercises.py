@@ -127,7 +127,17 @@ def evaluate(exercise_id: str, answer: Any, **context: Any) -> Verdict:
     if answer is None or answer is Ellipsis:
         return Verdict(exercise_id, "not answered",
                        f"{exercise_id}: not answered yet. Put your answer in `answer` and run the cell again.")
-    reason = entry.compare(answer, entry.expected(**{name: context[name] for name in entry.needs}))
+    try:
+        expected = entry.expected(**{name: context[name] for name in entry.needs})
+    except (AttributeError, TypeError, ValueError) as error:
+        passed = ", ".join(f"{name}={type(context[name]).__name__}" for name in entry.needs)
+        return Verdict(exercise_id, "not yet",
+                       f"{exercise_id}: not yet (the check could not use what was passed: {passed}; {error}). "
+                       "Pass the notebook's own objects, e.g. a Template with one {mask}, as the exercise cell does.")
+    try:
+        reason = entry.compare(answer, expected)
+    except (AttributeError, TypeError, ValueError):
+        reason = f"the answer should be of the same kind as the exercise asks for; got {type(answer).__name__}"
     if reason is None:
         return Verdict(exercise_id, "right", f"{exercise_id}: right. Well done.")
     because = f" ({reason})" if reason else ""

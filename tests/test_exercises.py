@@ -198,3 +198,18 @@ def test_org_recall_of_ones_own_label_words(scorer):
     context = dict(scorer=scorer, spans=spans, label_words=words)
     assert evaluate("05.2", recall, **context).right
     assert not evaluate("05.2", 1.0 - recall if recall != 0.5 else 0.9, **context).right
+
+
+def test_objects_of_the_wrong_kind_get_a_message_not_an_attribute_error(scorer, capsys):
+    # a plain string where a Template is expected, and a template text without a mask
+    for template in ["{text} It was {mask}.", "{text} It was good.", None]:
+        verdict = evaluate("02.1", 0.5, scorer=scorer, template=template)
+        assert verdict.status == "not yet" and "could not use what was passed" in verdict.message
+        assert "template=" in verdict.message
+    verdict = evaluate("02.1", 0.5, scorer=scorer, template=Template("{text} It was {mask}."))
+    assert "could not use" not in verdict.message
+    # an answer of the wrong kind for a pair of numbers, and a list where a text is expected
+    verdict = evaluate("02.2", ["a"], scorer=scorer, templates={"a": Template("{text} {mask}.")})
+    assert verdict.status == "not yet" and "a text" in verdict.message
+    check("01.1", "0.1", scorer=scorer)
+    assert "one number" in capsys.readouterr().out
