@@ -130,7 +130,17 @@ def evaluate(exercise_id: str, answer: Any, **context: Any) -> Verdict:
     if answer is None or answer is Ellipsis:
         return Verdict(exercise_id, "not answered",
                        f"{exercise_id}: not answered yet. Put your answer in `answer` and run the cell again.")
-    reason = entry.compare(answer, entry.expected(**{name: context[name] for name in entry.needs}))
+    try:
+        expected = entry.expected(**{name: context[name] for name in entry.needs})
+    except (AttributeError, TypeError, ValueError) as error:
+        passed = ", ".join(f"{name}={type(context[name]).__name__}" for name in entry.needs)
+        return Verdict(exercise_id, "not yet",
+                       f"{exercise_id}: not yet (the check could not use what was passed: {passed}; {error}). "
+                       "Pass the notebook's own objects, e.g. a Template with one {mask}, as the exercise cell does.")
+    try:
+        reason = entry.compare(answer, expected)
+    except (AttributeError, TypeError, ValueError):
+        reason = f"the answer should be of the same kind as the exercise asks for; got {type(answer).__name__}"
     if reason is None:
         return Verdict(exercise_id, "right", f"{exercise_id}: right. Well done.")
     because = f" ({reason})" if reason else ""
@@ -393,3 +403,62 @@ def _great_ratio(scorer, template, texts, labels) -> float:
                "float takes 4 bytes; multiply the three.")
 def _soft_prompt_bytes(prompt) -> int:
     return int(prompt.vectors.numel() * prompt.vectors.element_size())
+
+
+# ----------------------------------------------------------------------------- notebooks 1-3 (more)
+
+PIECE_AFTER_FRAGMENT = "the movie was un[MASK]."
+
+
+@exercise("01.3", needs=(), compare=close(rel=0, abs_=0.03),
+          hint="run bert_masking on 10,000 token ids; answer (share picked, share of the picked that became [MASK], "
+               "share unchanged, share random), each between 0 and 1.")
+def _masking_rates() -> tuple[float, float, float, float]:
+    return (0.15, 0.80, 0.10, 0.10)
+
+
+@exercise("01.4", hint=f"sum the probabilities of every '##' entry of the vocabulary at the blank of "
+          f"'{PIECE_AFTER_FRAGMENT}', as in exercise 1.")
+def _piece_share_after_fragment(scorer) -> float:
+    pieces = [i for token, i in scorer.tokenizer.get_vocab().items() if token.startswith("##")]
+    return float(_mask_distribution(scorer, PIECE_AFTER_FRAGMENT)[pieces].sum())
+
+
+@exercise("02.3", needs=("scorer", "text"), compare=close(rel=0, abs_=0.01),
+          hint="encode the review with Template('{text} It was {mask}.', truncate=side) and max_length=128 for side "
+               "'right' and 'left', score log P(great) - log P(terrible) at the blank; answer (right, left).")
+def _truncation_margins(scorer, text) -> tuple[float, float]:
+    from .template import Template
+
+    tokenizer, margins = scorer.tokenizer, []
+    for side in ("right", "left"):
+        cut = Template("{text} It was {mask}.", truncate=side).encode(tokenizer, text, max_length=128)
+        prompt = tokenizer.decode(cut.ids[1:-1])  # without the special tokens the scorer adds again
+        logprobs = scorer.label_logprobs([prompt], tokenizer.convert_tokens_to_ids(["great", "terrible"]))
+        margins.append(float(logprobs[0, 0] - logprobs[0, 1]))
+    return tuple(margins)
+
+
+@exercise("02.4", compare=close(rel=0, abs_=0.01),
+          hint="fill Template('Just {mask}! {text}') with each of the 40 written reviews and count how often "
+               "log P(great) > log P(terrible) matches the label.")
+def _pet_order_accuracy(scorer) -> float:
+    from .template import Template
+
+    return _template_accuracy(scorer, Template("Just {mask}! {text}"))
+
+
+@exercise("03.3", needs=("scorer", "template", "verbalizer"), compare=close(rel=0, abs_=0.005),
+          hint="call scorer.content_free_probs(template, verbalizer, ['nothing', 'the']) and answer its P(positive), "
+               "the second number.")
+def _content_free_share(scorer, template, verbalizer) -> float:
+    return float(scorer.content_free_probs(template, verbalizer, ["nothing", "the"])[1])
+
+
+@exercise("03.4", needs=("scorer", "template", "verbalizer", "texts"), compare=close(rel=0, abs_=0.5),
+          hint="classify the sentences with and without calibrate=True and count those whose argmax differs; "
+               "with two classes they are the ones whose P(positive) lies between 0.5 and the content-free share.")
+def _decisions_changed(scorer, template, verbalizer, texts) -> int:
+    texts = list(texts)
+    before = scorer.classify(texts, template, verbalizer).argmax(1)
+    return int((before != scorer.classify(texts, template, verbalizer, calibrate=True).argmax(1)).sum())

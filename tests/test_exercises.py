@@ -216,3 +216,18 @@ def test_head_and_tail_of_long_texts_at_128_tokens(scorer):
     assert evaluate("04.2", tuple(expected), **context).right
     assert not evaluate("04.2", (expected[0] + 0.34, expected[1]), **context).right
     assert not evaluate("04.2", expected[0], **context).right  # one number where a pair is asked
+
+
+def test_objects_of_the_wrong_kind_get_a_message_not_an_attribute_error(scorer, capsys):
+    # a plain string where a Template is expected, and a template text without a mask
+    for template in ["{text} It was {mask}.", "{text} It was good.", None]:
+        verdict = evaluate("02.1", 0.5, scorer=scorer, template=template)
+        assert verdict.status == "not yet" and "could not use what was passed" in verdict.message
+        assert "template=" in verdict.message
+    verdict = evaluate("02.1", 0.5, scorer=scorer, template=Template("{text} It was {mask}."))
+    assert "could not use" not in verdict.message
+    # an answer of the wrong kind for a pair of numbers, and a list where a text is expected
+    verdict = evaluate("02.2", ["a"], scorer=scorer, templates={"a": Template("{text} {mask}.")})
+    assert verdict.status == "not yet" and "a text" in verdict.message
+    check("01.1", "0.1", scorer=scorer)
+    assert "one number" in capsys.readouterr().out
