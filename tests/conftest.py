@@ -29,16 +29,14 @@ MAX_POSITIONS = 40
 os.environ.setdefault("PROMPTLAB_DEVICE", "cpu")
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: minutes on a CPU; runs only when asked for, e.g. `pytest -m slow`")
-
-
 def pytest_collection_modifyitems(config, items):
-    if "slow" in (config.getoption("markexpr") or ""):
+    """Runs of every notebook on other checkpoints (tests/test_any_model.py) take most of an hour on
+    two cores: they run only when asked for, with `pytest -m any_model`."""
+    if "any_model" in (config.getoption("markexpr") or ""):
         return
-    skip = pytest.mark.skip(reason="slow: run with `pytest -m slow`")
+    skip = pytest.mark.skip(reason="every notebook on other checkpoints: run with `pytest -m any_model`")
     for item in items:
-        if "slow" in item.keywords:
+        if "any_model" in item.keywords:
             item.add_marker(skip)
 
 

@@ -9,7 +9,7 @@ with ``tools/classroom.py run OUT --set MODEL=<folder>`` at small sample sizes:
   (``<s> </s> <pad> <unk> <mask>``, word pieces with a leading-space marker ``Ġ``, cased).
 
 No cell may raise. Claims about the default model print a note on these models instead.
-Slow (minutes on a CPU): run with ``pytest -m slow tests/test_any_model.py``.
+Most of an hour on two cores: run with ``pytest -m any_model tests/test_any_model.py``.
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ def test_the_roberta_checkpoint_is_byte_level_cased_with_mask(checkpoints):
 
 
 @pytest.mark.slow
+@pytest.mark.any_model
 @pytest.mark.parametrize("name", NOTEBOOKS)
 @pytest.mark.parametrize("checkpoint", ["random-bert-12x12", "small-roberta-bpe"])
 def test_every_cell_runs_on_another_checkpoint(checkpoints, checkpoint, name, tmp_path):
