@@ -6,7 +6,12 @@ objective of PET (Schick & Schuetze 2021) and LM-BFF (Gao et al. 2021): the task
 shape of the pretraining task, so nothing new is initialised at random.
 
 ``head_finetune`` is the classic recipe (Devlin et al. 2019; d2l.ai "Fine-Tuning BERT"):
-the same encoder with a new linear layer on the [CLS] vector, trained with cross-entropy.
+the same encoder with a new linear layer on the [CLS] vector, or on the mean of the token
+vectors (``pooling="mean"``, how sentence encoders such as all-MiniLM-L6-v2 were trained),
+trained with cross-entropy.
+
+``embed`` and ``logistic_regression`` are the cheap baseline of SetFit-style methods
+(Tunstall et al. 2022): a logistic regression on frozen, mean-pooled sentence embeddings.
 
 Both return new objects and never modify the model they are given. Both are deterministic
 for a given ``seed`` on a CPU (the same machine and number of threads). The defaults were
@@ -18,25 +23,22 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .inputs import as_texts
+from .inputs import TextInput, as_texts
 from .models import resolve_device
-from .scorer import encoder_and_head, fused_attention, pad_prompts
-from .verbalizer import aggregate_words, bind
+from .scorer import fused_attention, pad_prompts
+from .template import Template
+from .verbalizer import BoundVerbalizer, Verbalizer, bind
 
-if TYPE_CHECKING:
-    from .inputs import TextInput
-    from .template import Template
-    from .verbalizer import BoundVerbalizer, Verbalizer
+__all__ = ["HeadClassifier", "LogisticProbe", "PROMPT_DEFAULTS", "HEAD_DEFAULTS", "prompt_finetune",
+           "head_finetune", "class_scores", "embed", "logistic_regression"]
 
-__all__ = ["HeadClassifier", "PROMPT_DEFAULTS", "HEAD_DEFAULTS", "prompt_finetune", "head_finetune",
-           "class_scores"]
+POOLINGS = ("cls", "mean")
 
 # Chosen on SST-2 validation by ``python bench/finetune.py --choose`` (see the docstrings).
 PROMPT_DEFAULTS = {"epochs": 10, "lr": 1e-5, "warmup": 0.1, "weight_decay": 0.01, "batch_size": 8}
@@ -119,6 +121,16 @@ def _batches(n: int, batch_size: int, epochs: int, generator: torch.Generator) -
     return out
 
 
+def _encoder_and_head(model) -> tuple[nn.Module, nn.Module]:
+    """The encoder and the masked-LM head of a BERT- or RoBERTa-style model."""
+    if hasattr(model, "bert") and hasattr(model, "cls"):
+        return model.bert, model.cls
+    if hasattr(model, "lm_head") and hasattr(model, "base_model"):
+        return model.base_model, model.lm_head
+    raise TypeError(f"{type(model).__name__} is not a BERT- or RoBERTa-style masked LM "
+                    "(no .bert/.cls or .base_model/.lm_head); load one with helpers.load_mlm")
+
+
 def _run(steps: list[list[int]], loss_of, params, lr: float, weight_decay: float, warmup: float,
          progress: bool, loss_log: list[float] | None, desc: str) -> None:
     opt, schedule = _optimizer(params, lr, weight_decay, len(steps), warmup)
@@ -142,7 +154,16 @@ def class_scores(word_logprobs: torch.Tensor, bound: BoundVerbalizer) -> torch.T
     ``"sum_prob"`` the log of their total probability (logsumexp), ``"max"`` the best word.
     """
     word_class = torch.as_tensor(np.asarray(bound.word_class), device=word_logprobs.device)
-    return aggregate_words(word_logprobs, word_class, len(bound.labels), bound.aggregate)
+    columns = []
+    for c in range(len(bound.labels)):
+        lp = word_logprobs[:, word_class == c]
+        if bound.aggregate == "sum_prob":
+            columns.append(torch.logsumexp(lp, dim=1))
+        elif bound.aggregate == "max":
+            columns.append(lp.max(dim=1).values)
+        else:
+            columns.append(lp.mean(dim=1))
+    return torch.stack(columns, dim=1)
 
 
 def prompt_finetune(
@@ -225,7 +246,7 @@ def prompt_finetune(
     y = torch.as_tensor(labels, device=target)
 
     tuned = copy.deepcopy(model).to(target)
-    encoder, head = encoder_and_head(tuned)
+    encoder, head = _encoder_and_head(tuned)
     params = [(n, p) for n, p in tuned.named_parameters() if p.requires_grad]
 
     def loss_of(batch: list[int]) -> torch.Tensor:
@@ -249,11 +270,31 @@ def prompt_finetune(
 
 
 # ---- classic fine-tuning: a head on [CLS] ------------------------------------------------------
+def _check_pooling(pooling: str) -> str:
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r}; pass 'cls' (the first token's vector) or 'mean' (the mean of "
+                         "the token vectors, padding left out)")
+    return pooling
+
+
+def _pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """(b, t, h) token vectors -> (b, h) sentence vectors: the first token's, or the mean over real tokens."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+
 class HeadClassifier:
-    """An encoder with a linear layer on its [CLS] vector: ``predict_proba(texts) -> (n, n_classes)``."""
+    """An encoder with a linear layer on a pooled vector: ``predict_proba(texts) -> (n, n_classes)``.
+
+    ``pooling``: ``"cls"`` (the [CLS] vector of the last layer) or ``"mean"`` (the mean of the
+    last layer's token vectors over the real tokens).
+    """
 
     def __init__(self, encoder: nn.Module, head: nn.Module, tokenizer, max_length: int = 128,
-                 batch_size: int = 32):
+                 batch_size: int = 32, pooling: str = "cls"):
+        self.pooling = _check_pooling(pooling)
         self.encoder = encoder.eval()
         self.head = head.eval()
         self.tokenizer = tokenizer
@@ -275,7 +316,7 @@ class HeadClassifier:
         enc = self.tokenizer(list(batch), padding=True, truncation=True, max_length=self.max_length,
                              return_tensors="pt").to(self.device)
         hidden = self.encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-        return self.head(hidden[:, 0]).float()
+        return self.head(_pool(hidden, enc["attention_mask"], self.pooling)).float()
 
     def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
         """Class probabilities (n, n_classes) for n texts (a single str gives (1, n_classes))."""
@@ -307,12 +348,16 @@ def head_finetune(
     warmup: float | None = None,
     weight_decay: float | None = None,
     max_length: int = 128,
+    pooling: str = "cls",
     seed: int = 0,
     device: str | torch.device = "auto",
     progress: bool = True,
     loss_log: list[float] | None = None,
 ) -> HeadClassifier:
     """Fine-tune a copy of the model's encoder with a new linear head on [CLS] (classic BERT).
+
+    ``pooling="mean"`` puts the head on the mean of the last layer's token vectors instead,
+    the pooling a sentence encoder such as all-MiniLM-L6-v2 was trained with.
 
     The head is dropout then ``Linear(hidden, n_classes)``, initialised as Hugging Face
     initialises ``BertForSequenceClassification``'s classifier (normal, std
@@ -331,6 +376,7 @@ def head_finetune(
             SST-2 validation sentences, K = 8 and 32, seed 0: 0.559, 0.581, 0.590); the
             new head starts at random and a few dozen steps need the larger rate.
         max_length: texts are cut to this many tokens.
+        pooling: ``"cls"`` or ``"mean"`` (see ``HeadClassifier``).
         seed: seeds the head's initialisation, the shuffling and dropout.
 
     Returns:
@@ -340,9 +386,10 @@ def head_finetune(
     "Fine-Tuning BERT for Sequence-Level and Token-Level Applications".
     """
     texts, labels, n_classes = _check_examples(texts, labels, n_classes, mappings=False)
+    pooling = _check_pooling(pooling)
     epochs, lr, batch_size, warmup, weight_decay = _hyper(HEAD_DEFAULTS, epochs, lr, batch_size, warmup, weight_decay)
     target = resolve_device(device)
-    encoder, _ = encoder_and_head(model)
+    encoder, _ = _encoder_and_head(model)
     limit = min(max_length, tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
     y = torch.as_tensor(labels, device=target)
 
@@ -353,7 +400,7 @@ def head_finetune(
         nn.init.normal_(linear.weight, std=getattr(config, "initializer_range", 0.02))
         nn.init.zeros_(linear.bias)
         head = nn.Sequential(nn.Dropout(getattr(config, "hidden_dropout_prob", 0.1)), linear).to(target)
-        classifier = HeadClassifier(copy.deepcopy(encoder).to(target), head, tokenizer, limit)
+        classifier = HeadClassifier(copy.deepcopy(encoder).to(target), head, tokenizer, limit, pooling=pooling)
         params = [(f"encoder.{n}", p) for n, p in classifier.encoder.named_parameters() if p.requires_grad]
         params += [(f"head.{n}", p) for n, p in head.named_parameters()]
 
@@ -366,3 +413,89 @@ def head_finetune(
             _run(steps, loss_of, params, lr, weight_decay, warmup, progress, loss_log, "head fine-tuning")
     classifier.encoder.eval(), head.eval()
     return classifier
+
+
+# ---- the cheap baseline: logistic regression on frozen embeddings ----------------------------
+def embed(model, tokenizer, texts: str | Sequence[str], *, pooling: str = "mean", max_length: int = 128,
+          batch_size: int = 32) -> np.ndarray:
+    """Sentence vectors (n, hidden) from the model's frozen encoder, pooled over the last layer.
+
+    ``pooling="mean"`` averages the token vectors over the real tokens (as sentence-transformers
+    does); ``"cls"`` takes the first token's vector. The weights are not changed.
+    """
+    texts, _ = as_texts(texts, what="texts", mappings=False)
+    pooling = _check_pooling(pooling)
+    encoder, _ = _encoder_and_head(model)
+    device = next(encoder.parameters()).device
+    limit = min(max_length, tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
+    out = np.zeros((len(texts), model.config.hidden_size))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    was_training = encoder.training
+    encoder.eval()
+    with torch.inference_mode():
+        for s in range(0, len(texts), batch_size):
+            chunk = order[s:s + batch_size]
+            enc = tokenizer([texts[i] for i in chunk], padding=True, truncation=True, max_length=limit,
+                            return_tensors="pt").to(device)
+            hidden = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            out[chunk] = _pool(hidden.float(), enc["attention_mask"], pooling).cpu().numpy()
+    encoder.train(was_training)
+    return out
+
+
+class LogisticProbe:
+    """A multinomial logistic regression on fixed features: ``predict_proba(features) -> (n, n_classes)``."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray, mean: np.ndarray, scale: np.ndarray):
+        self.weight, self.bias, self.mean, self.scale = weight, bias, mean, scale
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) of n feature rows (n, d)."""
+        features = np.asarray(features, dtype=np.float64)
+        if features.ndim != 2 or features.shape[1] != self.weight.shape[1]:
+            raise ValueError(f"features of shape {features.shape}; pass (n, {self.weight.shape[1]}), "
+                             "the same embedding the probe was trained on")
+        z = ((features - self.mean) / self.scale) @ self.weight.T + self.bias
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """The most likely class index (n,) of each row."""
+        return self.predict_proba(features).argmax(axis=1)
+
+
+def logistic_regression(features: np.ndarray, labels: Sequence[int], *, l2: float = 1.0,
+                        n_classes: int | None = None, max_iter: int = 200) -> LogisticProbe:
+    """Fit a multinomial logistic regression with an L2 penalty on standardised features.
+
+    Minimises the mean cross-entropy plus ``l2 / (2 n) * ||W||^2`` (the bias is not penalised;
+    ``l2`` plays the role of scikit-learn's ``1 / C``) with L-BFGS in float64, so the fit is
+    deterministic. Features are standardised with the training mean and standard deviation.
+
+    Args:
+        features: (n, d) training features, e.g. ``embed(model, tokenizer, texts)``.
+        labels: n class indices. l2: the penalty (> 0); choose it on validation data.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2:
+        raise ValueError(f"features of shape {features.shape}; pass a 2-D array (n examples, d features)")
+    if not (isinstance(l2, (int, float)) and l2 > 0):
+        raise ValueError(f"l2={l2!r}; pass a positive penalty such as 1.0")
+    _, y, n_classes = _check_examples([str(i) for i in range(len(features))], labels, n_classes, mappings=False)
+    mean, scale = features.mean(0), features.std(0) + 1e-8
+    x = torch.as_tensor((features - mean) / scale)
+    target = torch.as_tensor(y)
+    weight = torch.zeros(n_classes, x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=max_iter, tolerance_grad=1e-9,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(x @ weight.T + bias, target) + l2 / (2 * len(y)) * (weight ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return LogisticProbe(weight.detach().numpy(), bias.detach().numpy(), mean, scale)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import MaskScorer, Template, Verbalizer, VerbalizerError
-from helpers.finetune import HeadClassifier, class_scores, head_finetune, prompt_finetune
+from helpers.finetune import HeadClassifier, class_scores, embed, head_finetune, logistic_regression, prompt_finetune
 
 TEMPLATE = Template("{text} it was {mask} .")
 VERBALIZER = Verbalizer({"negative": ["terrible", "bad"], "positive": ["great", "good"]})
@@ -46,7 +46,6 @@ def tune(model, tokenizer, **kw):
 
 
 # ---- prompt_finetune ---------------------------------------------------------------------------
-@pytest.mark.slow
 def test_prompt_loss_decreases_and_true_class_gains(tiny_model, tiny_tokenizer):
     losses: list[float] = []
     tuned = tune(tiny_model, tiny_tokenizer, loss_log=losses)
@@ -70,7 +69,6 @@ def test_first_loss_is_cross_entropy_of_classify(tiny_model, tiny_tokenizer):
         assert losses[0] == pytest.approx(expected, rel=1e-4, abs=1e-5), verbalizer
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["parallel", "iterative"])
 def test_multi_token_words_are_trained(tiny_model, tiny_tokenizer, mode):
     split = Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}, multi_token=mode)  # fan ##tastic
@@ -83,7 +81,6 @@ def test_multi_token_words_are_refused_by_default(tiny_model, tiny_tokenizer):
         tune(tiny_model, tiny_tokenizer, verbalizer=Verbalizer({"negative": ["awful"], "positive": ["fantastic"]}))
 
 
-@pytest.mark.slow
 def test_input_model_untouched(tiny_model, tiny_tokenizer):
     before, was_training = state(tiny_model), tiny_model.training
     tuned = tune(tiny_model, tiny_tokenizer)
@@ -95,7 +92,6 @@ def test_input_model_untouched(tiny_model, tiny_tokenizer):
     assert tuned.cls.predictions.decoder.weight.data_ptr() == tuned.bert.embeddings.word_embeddings.weight.data_ptr()
 
 
-@pytest.mark.slow
 def test_prompt_deterministic_per_seed(tiny_model, tiny_tokenizer):
     a, b = state(tune(tiny_model, tiny_tokenizer, seed=3)), state(tune(tiny_model, tiny_tokenizer, seed=3))
     assert same_weights(a, b)
@@ -149,7 +145,6 @@ def head(model, tokenizer, **kw):
     return head_finetune(model, tokenizer, kw.pop("texts", TEXTS), kw.pop("labels", LABELS), **(args | kw))
 
 
-@pytest.mark.slow
 def test_head_learns_and_predicts(tiny_model, tiny_tokenizer):
     losses: list[float] = []
     classifier = head(tiny_model, tiny_tokenizer, loss_log=losses)
@@ -171,7 +166,6 @@ def test_head_n_classes(tiny_model, tiny_tokenizer):
         head(tiny_model, tiny_tokenizer, labels=labels, n_classes=4)
 
 
-@pytest.mark.slow
 def test_head_input_model_untouched_and_deterministic(tiny_model, tiny_tokenizer):
     before = state(tiny_model)
     a = head(tiny_model, tiny_tokenizer, seed=1)
@@ -190,3 +184,48 @@ def test_head_input_model_untouched_and_deterministic(tiny_model, tiny_tokenizer
 def test_head_errors(tiny_model, tiny_tokenizer, texts, labels, message):
     with pytest.raises(ValueError, match=message):
         head(tiny_model, tiny_tokenizer, texts=texts, labels=labels, n_classes=2)
+
+
+# ---- mean pooling and the logistic-regression baseline -----------------------------------------
+def test_mean_pooling_head_differs_from_cls_and_learns(tiny_model, tiny_tokenizer):
+    args = dict(epochs=15, lr=3e-3, batch_size=4, progress=False, device="cpu")
+    mean = head_finetune(tiny_model, tiny_tokenizer, TEXTS, LABELS, pooling="mean", **args)
+    cls = head_finetune(tiny_model, tiny_tokenizer, TEXTS, LABELS, pooling="cls", **args)
+    assert mean.pooling == "mean" and cls.pooling == "cls"
+    assert not np.allclose(mean.predict_proba(TEXTS), cls.predict_proba(TEXTS))
+    assert (mean.predict(TEXTS) == np.array(LABELS)).mean() >= 0.75
+    with pytest.raises(ValueError, match="pooling"):
+        head_finetune(tiny_model, tiny_tokenizer, TEXTS, LABELS, pooling="max", **args)
+
+
+def test_embed_mean_pools_over_real_tokens_only(tiny_model, tiny_tokenizer):
+    texts = ["a very fine story", "it was wonderful and the acting was great , i loved it"]
+    together = embed(tiny_model, tiny_tokenizer, texts)             # the short text is padded here
+    alone = np.vstack([embed(tiny_model, tiny_tokenizer, [t]) for t in texts])
+    assert together.shape == (2, tiny_model.config.hidden_size)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    enc = tiny_tokenizer(texts[:1], return_tensors="pt")
+    with torch.no_grad():
+        hidden = tiny_model.bert(**enc).last_hidden_state[0]
+    np.testing.assert_allclose(together[0], hidden.mean(0).numpy(), atol=1e-5)
+    np.testing.assert_allclose(embed(tiny_model, tiny_tokenizer, texts[:1], pooling="cls")[0], hidden[0].numpy(),
+                               atol=1e-5)
+
+
+def test_logistic_regression_separates_and_penalty_shrinks():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(-1, 1, (20, 3)), rng.normal(1, 1, (20, 3))])
+    y = np.array([0] * 20 + [1] * 20)
+    loose, tight = logistic_regression(x, y, l2=1e-3), logistic_regression(x, y, l2=100.0)
+    assert (loose.predict(x) == y).mean() > 0.85
+    assert np.abs(tight.weight).sum() < np.abs(loose.weight).sum()
+    np.testing.assert_allclose(loose.predict_proba(x).sum(1), 1.0)
+    # at the optimum the gradient of the penalised loss is zero
+    p = loose.predict_proba(x)
+    z = (x - loose.mean) / loose.scale
+    grad_w = (p - np.eye(2)[y]).T @ z / len(y) + 1e-3 / len(y) * loose.weight
+    assert np.abs(grad_w).max() < 1e-5
+    with pytest.raises(ValueError, match="l2"):
+        logistic_regression(x, y, l2=0)
+    with pytest.raises(ValueError, match="features"):
+        loose.predict_proba(x[:, :2])
