@@ -42,8 +42,8 @@ the no-model baseline ``capitalisation_heuristic``), ``scoring`` (CoNLL evaluati
 ``entities_from_bio``, ``entity_prf``), ``gold`` (gold spans and typing accuracy:
 ``gold_spans``, ``typing_accuracy``), ``pipeline`` (``ZeroShotNER``, its defaults, ``with_settings``
 copies and the threshold a sweep chose) and
-``display`` (``highlight``: entities in HTML); ``decoding`` also holds the memorisation baseline
-(``memorised_types``, ``memorisation_baseline``) and ``scoring`` the bootstrap over sentences.
+``display`` (``highlight``: entities in HTML), ``memorisation`` (the memorisation baseline:
+``memorised_types``, ``memorisation_baseline``); ``scoring`` also holds the bootstrap over sentences.
 """
 
 from .decoding import (
@@ -51,11 +51,10 @@ from .decoding import (
     bio_from_entities,
     capitalisation_heuristic,
     decode_spans,
-    memorisation_baseline,
-    memorised_types,
 )
 from .display import ENTITY_COLOURS, highlight
 from .gold import GoldSpan, gold_spans, typing_accuracy
+from .memorisation import memorisation_baseline, memorised_types
 from .pipeline import (
     CONLL_TYPES,
     DEFAULT_NONE_WORDS,
