@@ -333,9 +333,9 @@ def _org_recall(scorer, spans, label_words) -> float:
 # ----------------------------------------------------------------------------- notebook 6
 
 @exercise("06.1", needs=(), compare=close(rel=1e-3, abs_=1e-3),
-          hint="feed CrossEntropyLoss rows of three probabilities as if they were logits; the loss is smallest when "
-               "the gold class has probability 1 and the others 0, largest the other way round. Answer "
-               "(smallest, largest).")
+          hint="feed CrossEntropyLoss rows of three numbers p_c, each anywhere in [0, 1] on its own, as if they were "
+               "logits; the loss is smallest when the gold class has 1 and the others 0, largest the other way round "
+               "(gold 0, both others 1). Answer (smallest, largest).")
 def _double_softmax_range() -> tuple[float, float]:
     loss = torch.nn.CrossEntropyLoss()
     gold = torch.tensor([0])
