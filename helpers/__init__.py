@@ -12,7 +12,9 @@ under ``if TYPE_CHECKING:``, do not count):
    ``claims``, ``attention``, ``offline_scripts``, ``plots``.
 2. Engines: ``scorer`` (prompt + model -> probabilities), ``models`` (loading a model),
    ``hub_data`` and ``data`` (finding a data split), ``attention_views``.
-3. Methods built on them: ``evaluation``, ``finetune``, ``ner`` (a package), ``examples``.
+3. Methods built on them: ``evaluation``, ``finetune``, ``ner`` (a package), ``examples``,
+   ``label_search`` and ``soft_prompt`` (prompts found from data; the soft prompt trains through
+   ``finetune``'s loop).
 4. ``exercises``: the notebooks' self-checks, importing any of the above when a check runs.
 
 ``bench/``, ``training/`` and ``tools/`` stand above the package; it never imports them.
