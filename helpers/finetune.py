@@ -23,17 +23,22 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .inputs import TextInput, as_texts
+from .inputs import as_texts
 from .models import resolve_device
-from .scorer import fused_attention, pad_prompts
-from .template import Template
-from .verbalizer import BoundVerbalizer, Verbalizer, bind
+from .scorer import encoder_and_head, fused_attention, pad_prompts
+from .verbalizer import aggregate_words, bind
+
+if TYPE_CHECKING:
+    from .inputs import TextInput
+    from .template import Template
+    from .verbalizer import BoundVerbalizer, Verbalizer
 
 __all__ = ["HeadClassifier", "LogisticProbe", "PROMPT_DEFAULTS", "HEAD_DEFAULTS", "prompt_finetune",
            "head_finetune", "class_scores", "embed", "logistic_regression"]
@@ -121,16 +126,6 @@ def _batches(n: int, batch_size: int, epochs: int, generator: torch.Generator) -
     return out
 
 
-def _encoder_and_head(model) -> tuple[nn.Module, nn.Module]:
-    """The encoder and the masked-LM head of a BERT- or RoBERTa-style model."""
-    if hasattr(model, "bert") and hasattr(model, "cls"):
-        return model.bert, model.cls
-    if hasattr(model, "lm_head") and hasattr(model, "base_model"):
-        return model.base_model, model.lm_head
-    raise TypeError(f"{type(model).__name__} is not a BERT- or RoBERTa-style masked LM "
-                    "(no .bert/.cls or .base_model/.lm_head); load one with helpers.load_mlm")
-
-
 def _run(steps: list[list[int]], loss_of, params, lr: float, weight_decay: float, warmup: float,
          progress: bool, loss_log: list[float] | None, desc: str) -> None:
     opt, schedule = _optimizer(params, lr, weight_decay, len(steps), warmup)
@@ -154,16 +149,7 @@ def class_scores(word_logprobs: torch.Tensor, bound: BoundVerbalizer) -> torch.T
     ``"sum_prob"`` the log of their total probability (logsumexp), ``"max"`` the best word.
     """
     word_class = torch.as_tensor(np.asarray(bound.word_class), device=word_logprobs.device)
-    columns = []
-    for c in range(len(bound.labels)):
-        lp = word_logprobs[:, word_class == c]
-        if bound.aggregate == "sum_prob":
-            columns.append(torch.logsumexp(lp, dim=1))
-        elif bound.aggregate == "max":
-            columns.append(lp.max(dim=1).values)
-        else:
-            columns.append(lp.mean(dim=1))
-    return torch.stack(columns, dim=1)
+    return aggregate_words(word_logprobs, word_class, len(bound.labels), bound.aggregate)
 
 
 def prompt_finetune(
@@ -246,7 +232,7 @@ def prompt_finetune(
     y = torch.as_tensor(labels, device=target)
 
     tuned = copy.deepcopy(model).to(target)
-    encoder, head = _encoder_and_head(tuned)
+    encoder, head = encoder_and_head(tuned)
     params = [(n, p) for n, p in tuned.named_parameters() if p.requires_grad]
 
     def loss_of(batch: list[int]) -> torch.Tensor:
@@ -389,7 +375,7 @@ def head_finetune(
     pooling = _check_pooling(pooling)
     epochs, lr, batch_size, warmup, weight_decay = _hyper(HEAD_DEFAULTS, epochs, lr, batch_size, warmup, weight_decay)
     target = resolve_device(device)
-    encoder, _ = _encoder_and_head(model)
+    encoder, _ = encoder_and_head(model)
     limit = min(max_length, tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
     y = torch.as_tensor(labels, device=target)
 
@@ -425,7 +411,7 @@ def embed(model, tokenizer, texts: str | Sequence[str], *, pooling: str = "mean"
     """
     texts, _ = as_texts(texts, what="texts", mappings=False)
     pooling = _check_pooling(pooling)
-    encoder, _ = _encoder_and_head(model)
+    encoder, _ = encoder_and_head(model)
     device = next(encoder.parameters()).device
     limit = min(max_length, tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
     out = np.zeros((len(texts), model.config.hidden_size))
