@@ -276,10 +276,10 @@ def prompt_tune(
         seed: seeds the draw of extra vectors' words, the prompt encoder and the shuffling;
             the same seed gives the same prompt on a CPU.
         n_tokens: number of vectors; ``None``: as many as the template has word tokens.
-        steps, lr, batch_size: ``None`` takes ``SOFT_PROMPT_DEFAULTS`` (60 AdamW steps of 8
-            examples, lr 1e-2 decaying linearly to 0, gradient norm clipped at 1, no weight
-            decay). The learning rate was chosen from 1e-2, 3e-2 and 1e-1 on 200 SST-2
-            validation sentences (seed 0 of ``np.random.default_rng``) after training
+        steps, lr, batch_size: ``None`` takes ``SOFT_PROMPT_DEFAULTS`` (60 steps of 8
+            examples through the training loop of ``finetune``, lr 1e-2 decaying linearly to 0,
+            gradient norm clipped at 1, no weight decay). The learning rate was chosen from
+            1e-2, 3e-2 and 1e-1 on 200 SST-2 validation sentences (seed 0 of ``np.random.default_rng``) after training
             prompt tuning on K = 16 examples per class (seed 0) with "{text} It was {mask}."
             and great / terrible on the offline default model: accuracy 0.685, 0.645 and
             0.680 (zero-shot 0.690); one seed, so the three are within the noise.
