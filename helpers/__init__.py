@@ -3,21 +3,24 @@
 A prompt is data (``Template`` + ``Verbalizer``); the model is separate (``load_mlm``);
 ``MaskScorer`` runs one on the other in batches.
 
-Layers, each importing only from the layers below it (imports made only for type hints,
-under ``if TYPE_CHECKING:``, do not count):
+Floors, each module importing only from floors below it (imports made only for type hints,
+under ``if TYPE_CHECKING:``, do not count; ``exercises`` imports more inside its checks):
 
-1. Leaves, importing nothing of the package but each other's data types: ``template``,
-   ``verbalizer``, ``inputs``, ``calibration`` (a prompt as data), ``precision`` (number
-   formats), ``hub`` (is the hub reachable), ``data_files`` (files on disk), ``offline_model``,
-   ``claims``, ``attention``, ``offline_scripts``, ``plots``.
-2. Engines: ``scorer`` (prompt + model -> probabilities), ``models`` (loading a model),
-   ``hub_data`` and ``data`` (finding a data split), ``attention_views``.
-3. Methods built on them: ``evaluation``, ``finetune``, ``ner`` (a package), ``examples``,
-   ``label_search`` and ``soft_prompt`` (prompts found from data; the soft prompt trains through
-   ``finetune``'s loop).
-4. ``exercises``: the notebooks' self-checks, importing any of the above when a check runs.
+1. Leaves, importing nothing of the package: ``template``, ``verbalizer``, ``inputs``,
+   ``calibration`` (a prompt as data), ``precision`` (number formats), ``hub`` (is the hub
+   reachable), ``data_files`` (files on disk), ``offline_model``, ``offline_scripts``; and
+   ``plots``, which stands apart (matplotlib only).
+2. On the leaves: ``scorer`` (prompt + model -> probabilities), ``claims`` (what the text says
+   about the default model), ``attention``, ``examples``, ``hub_data`` (data from the hub).
+3. ``models`` (loading a model, told to ``claims``), ``data`` (finding a data split),
+   ``evaluation``, ``attention_views``.
+4. Methods: ``finetune`` (the one training loop), ``ner`` (a package).
+5. ``label_search`` (label words from data) and ``exercises`` (the notebooks' self-checks).
+6. ``soft_prompt``: trained vectors in place of the template's words, through ``finetune``'s
+   loop.
 
-``bench/``, ``training/`` and ``tools/`` stand above the package; it never imports them.
+This file re-exports the public names of every floor. ``bench/``, ``training/`` and
+``tools/`` stand above the package; it never imports them.
 """
 
 from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
