@@ -152,6 +152,8 @@ class Template:
         limit = max_length or tokenizer.model_max_length
         pieces: list[tuple[list[int], str | None]] = []
         for literal, field in self._pieces:
+            if field == MASK_SLOT:  # a space before the mask belongs to it (RoBERTa's <mask> absorbs it)
+                literal = literal.rstrip()
             if literal.strip():
                 pieces.append((tokenizer.encode(literal, add_special_tokens=False), None))
             if field == MASK_SLOT:

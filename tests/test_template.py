@@ -165,3 +165,10 @@ def test_continuation_ids_are_the_pieces_that_cannot_start_a_word(bpe_tokenizer,
     bpe = set(bpe_tokenizer.convert_ids_to_tokens(continuation_ids(bpe_tokenizer)))
     assert "Ġgreat" not in bpe and "<mask>" not in bpe and "<s>" not in bpe
     assert "The" in bpe and "." in bpe  # no Ġ: glued to what comes before
+
+
+def test_a_space_before_the_mask_is_not_a_token_of_its_own(bpe_tokenizer):
+    # RoBERTa's <mask> absorbs the space before it: "was <mask>" is "Ġwas <mask>", never "Ġwas Ġ <mask>"
+    template = Template("{text} It was {mask}.")
+    whole = bpe_tokenizer(template.fill("a good film.", bpe_tokenizer.mask_token))["input_ids"]
+    assert template.encode(bpe_tokenizer, "a good film.").ids == whole
