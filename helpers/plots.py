@@ -87,10 +87,12 @@ def plot_three_ways(mask_token: str = "[MASK]") -> Axes:
     rows = [
         ("1. masked-LM pretraining", f"the movie was {mask_token}\nand too long", "MLM head:\nscores for every word",
          "'boring'\n(the word that was there)", "trained: all weights, on raw text"),
-        ("2. fine-tuning with a new head", "[CLS] the movie was boring\nand too long", "new linear head\non a sentence vector",
-         "class\nnegative", "trained: all weights and the new head, on labelled examples"),
-        ("3. prompting", f"the movie was boring and too long.\nIt was {mask_token}.", "the same MLM head:\nlabel words only",
-         "'terrible' > 'great'\n-> negative", "trained: nothing (zero-shot), or all weights with the MLM loss (few-shot)"),
+        ("2. fine-tuning with a new head", "[CLS] the movie was boring\nand too long",
+         "new linear head\non a sentence vector", "class\nnegative",
+         "trained: all weights and the new head, on labelled examples"),
+        ("3. prompting", f"the movie was boring and too long.\nIt was {mask_token}.",
+         "the same MLM head:\nlabel words only", "'terrible' > 'great'\n-> negative",
+         "trained: nothing (zero-shot), or all weights with the MLM loss (few-shot)"),
     ]
     for i, (name, text, head, out, trained) in enumerate(rows):
         y = 0.8 - 0.31 * i
@@ -109,7 +111,8 @@ def plot_three_ways(mask_token: str = "[MASK]") -> Axes:
 
 
 def plot_prompt_path(text: str = "a gorgeous, witty film", template: str = "{text} It was {mask}.",
-                     words: Sequence[tuple[str, str, float]] = (("great", "positive", 0.031), ("terrible", "negative", 0.004)),
+                     words: Sequence[tuple[str, str, float]] = (("great", "positive", 0.031),
+                                                                ("terrible", "negative", 0.004)),
                      mask_token: str = "[MASK]") -> Axes:
     """The path of prompt-based classification: text -> template -> scores at the mask -> label
     words -> class. ``words`` are (label word, class, probability) triples to draw; the default

@@ -42,7 +42,7 @@ from .finetune import _batches, _check_examples, _run, class_scores
 from .inputs import TextInput, as_texts
 from .label_search import whole_word_tokens
 from .scorer import encoder_and_head, fused_attention, pad_prompts
-from .template import EncodedPrompt, Template
+from .template import EncodedPrompt, Template, readable_tokens
 from .verbalizer import BoundVerbalizer, Verbalizer, VerbalizerError, bind
 
 __all__ = ["SoftPrompt", "prompt_tune", "SOFT_PROMPT_DEFAULTS", "ENCODERS"]
@@ -157,8 +157,9 @@ class SoftPrompt:
             raise ValueError(f"k must be a whole number from 1 to the vocabulary size {table.shape[0]}, got {k!r}")
         cos = nn.functional.normalize(self.vectors, dim=1) @ nn.functional.normalize(table, dim=1).T
         top = torch.topk(cos, k, dim=1)
-        names = self.tokenizer.convert_ids_to_tokens
-        return [list(zip(names(i.tolist()), v.numpy().round(4).tolist())) for v, i in zip(top.values, top.indices)]
+        # tokens as a person reads them: "Ġgreat" -> "great" in a byte-level BPE vocabulary
+        return [list(zip(readable_tokens(self.tokenizer, i.tolist()), v.numpy().round(4).tolist()))
+                for v, i in zip(top.values, top.indices)]
 
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write the vectors to ``path`` (safetensors) and the configuration beside it (``.json``).
