@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from helpers.attention import attention_for
-from helpers.plots import plot_class_probabilities, plot_confusion_matrix, plot_top_k
+from helpers.plots import (
+    plot_class_probabilities,
+    plot_confusion_matrix,
+    plot_prompt_path,
+    plot_three_ways,
+    plot_top_k,
+)
 
 
 def test_top_k_plot_has_one_bar_per_token_most_likely_on_top():
@@ -43,3 +49,16 @@ def test_attention_views_refuse_long_text(tiny_model, tiny_tokenizer, monkeypatc
     monkeypatch.setattr("helpers.attention.MAX_VIEW_TOKENS", 5)
     with pytest.raises(ValueError, match="shorter text"):
         attention_for(tiny_model, tiny_tokenizer, "the movie was [MASK] .")
+
+
+def test_the_three_ways_diagram_uses_the_models_mask_token():
+    texts = [t.get_text() for t in plot_three_ways("<mask>").texts]
+    assert sum("<mask>" in t for t in texts) == 2 and not any("[MASK]" in t for t in texts)
+    assert [t for t in texts if t[:2] in ("1.", "2.", "3.")] == [
+        "1. masked-LM pretraining", "2. fine-tuning with a new head", "3. prompting"]
+
+
+def test_the_prompt_path_ends_at_the_class_of_the_likeliest_label_word():
+    ax = plot_prompt_path("a dull film", words=(("great", "positive", 0.01), ("terrible", "negative", 0.2)))
+    texts = [t.get_text() for t in ax.texts]
+    assert "class\nnegative" in texts and any("a dull film" in t and "It was [MASK]." in t for t in texts)
