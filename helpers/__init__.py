@@ -19,19 +19,40 @@ under ``if TYPE_CHECKING:``, do not count; ``exercises`` imports more inside its
 6. ``soft_prompt``: trained vectors in place of the template's words, through ``finetune``'s
    loop.
 
-This file re-exports the public names of every floor. ``bench/``, ``training/`` and
+This file re-exports the public names of every floor, each loaded on first use. ``bench/``, ``training/`` and
 ``tools/`` stand above the package; it never imports them.
 """
 
-from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
-from .data import LabelledTexts, TaggedSentence, load_conll2003, load_imdb, load_sst2
-from .label_search import search_label_words
-from .models import ModelNotAvailableError, load_mlm, resolve_device
-from .offline_model import DEFAULT_MODEL_NAME
-from .scorer import MaskScorer, TruncationWarning
-from .soft_prompt import SoftPrompt, prompt_tune
-from .template import Template, TemplateError
-from .verbalizer import Verbalizer, VerbalizerError
+from importlib import import_module
+
+# Public name -> the module that defines it. Loaded on first use, so that importing one module
+# (``helpers.data_files`` in the GPU job, which has torch and numpy but not the project's other
+# dependencies) does not load the rest of the package.
+_EXPORTS = {
+    "CONTENT_FREE_INPUTS": "calibration", "calibrate_probs": "calibration",
+    "LabelledTexts": "data", "TaggedSentence": "data", "load_conll2003": "data", "load_imdb": "data",
+    "load_sst2": "data",
+    "search_label_words": "label_search",
+    "ModelNotAvailableError": "models", "load_mlm": "models", "resolve_device": "models",
+    "DEFAULT_MODEL_NAME": "offline_model",
+    "MaskScorer": "scorer", "TruncationWarning": "scorer",
+    "SoftPrompt": "soft_prompt", "prompt_tune": "soft_prompt",
+    "Template": "template", "TemplateError": "template",
+    "Verbalizer": "verbalizer", "VerbalizerError": "verbalizer",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ hub) is ``helpers.data``'s job; writing a download in this layout is ``helpers.h
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "read_conll",
     "read_imdb",
     "read_sst2",
+    "sha256_file",
 ]
 
 SENTIMENT_LABELS = ("negative", "positive")
@@ -202,3 +204,12 @@ def read_conll(path: Path | str) -> list[TaggedSentence]:
         raise DataFormatError(path, max(number, 1), "at least one 'token POS chunk NER' line",
                               "an empty file" if number == 0 else "no sentence")
     return sentences
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file as hex, read in 1 MiB blocks (data files' sums, the GPU job's bundle)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

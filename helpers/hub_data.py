@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
-import hashlib
 import io
 import json
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import hub
-from .data_files import DATA_FILES, DataNotFoundError, cache_dir, read_conll, read_imdb, read_sst2
+from .data_files import DATA_FILES, DataNotFoundError, cache_dir, read_conll, read_imdb, read_sst2, sha256_file
 
 __all__ = ["HUB_SOURCES", "HubSource", "download", "fetch_split", "main"]
 
@@ -265,14 +264,6 @@ def _download_model(name: str, dest: Path) -> Path:
     return dest
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def download(folder: Path | str, datasets: tuple[str, ...] = tuple(DATA_FILES),
              model: str | None = None) -> list[tuple[str, str, int]]:
     """Write every split of ``datasets`` into ``folder`` in the local layout, plus ``SHA256SUMS``.
@@ -303,7 +294,7 @@ def download(folder: Path | str, datasets: tuple[str, ...] = tuple(DATA_FILES),
         written.append((dest.relative_to(folder).as_posix(), f"model {model}", 0))
         summed += [p.relative_to(folder).as_posix() for p in dest.rglob("*")
                    if p.is_file() and ".cache" not in p.relative_to(dest).parts]
-    lines = [f"{_sha256(folder / rel)}  {rel}" for rel in sorted(summed)]
+    lines = [f"{sha256_file(folder / rel)}  {rel}" for rel in sorted(summed)]
     (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return written
 

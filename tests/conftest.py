@@ -29,17 +29,6 @@ MAX_POSITIONS = 40
 os.environ.setdefault("PROMPTLAB_DEVICE", "cpu")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Runs of every notebook on other checkpoints (tests/test_any_model.py) take most of an hour on
-    two cores: they run only when asked for, with `pytest -m any_model`."""
-    if "any_model" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="every notebook on other checkpoints: run with `pytest -m any_model`")
-    for item in items:
-        if "any_model" in item.keywords:
-            item.add_marker(skip)
-
-
 @pytest.fixture(scope="session")
 def tiny_tokenizer() -> BertTokenizer:
     vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}

@@ -1,17 +1,16 @@
 """Writing trained weights in the two forms ``helpers.offline_model`` loads.
 
 - ``export_adapter``: LoRA factors (fp16), layer norms and MLM head (fp32) in one file;
-- ``sha256_file``: a file's SHA-256, for the bundle's manifest and the shards' summary;
 - ``save_fp16_shards``: every weight of a ``BertForMaskedLM`` in fp16, in shards
   ``model-0000i-of-0000N.safetensors`` of at most ``max_shard_bytes`` each (the GPU job's
   result comes back from the device in files of at most 16 MiB).
 
-Only torch and safetensors are needed, so the GPU job can use this module too.
+Only torch, safetensors and ``helpers.data_files`` (numpy) are needed, so the GPU job can use
+this module too; ``sha256_file`` (re-exported here) comes from ``helpers.data_files``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -19,17 +18,12 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from helpers.data_files import sha256_file
+
+__all__ = ["NOT_STORED", "export_adapter", "save_fp16_shards", "sha256_file"]
+
 # Tied to the word embeddings / the head's bias, or rebuilt by the model: never stored.
 NOT_STORED = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias", "bert.embeddings.position_ids")
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file as hex, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_adapter(params: dict[str, nn.Parameter], path: Path, meta: dict) -> None:
