@@ -9,7 +9,7 @@ with ``tools/classroom.py run OUT --set MODEL=<folder>`` at small sample sizes:
   (``<s> </s> <pad> <unk> <mask>``, word pieces with a leading-space marker ``Ġ``, cased).
 
 No cell may raise. Claims about the default model print a note on these models instead.
-About 15 minutes on two cores; part of the full test run, alone with ``pytest -m any_model tests/test_any_model.py``.
+A few minutes on two cores; part of the full test run, alone with ``pytest -m any_model tests/test_any_model.py``.
 """
 
 from __future__ import annotations
