@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .template import Template
     from .verbalizer import BoundVerbalizer, Verbalizer
 
-__all__ = ["MaskScorer", "TruncationWarning", "encoder_and_head"]
+__all__ = ["MaskScorer", "TruncationWarning", "content_free_texts", "encoder_and_head"]
 
 
 class TruncationWarning(UserWarning):
@@ -99,6 +99,16 @@ def encoder_and_head(model) -> tuple[torch.nn.Module, torch.nn.Module]:
         return model.base_model, model.lm_head
     raise TypeError(f"{type(model).__name__} is not a BERT- or RoBERTa-style masked LM "
                     "(no .bert/.cls or .base_model/.lm_head); load one with helpers.load_mlm")
+
+
+def content_free_texts(template: Template, tokenizer, inputs: Sequence[str] = CONTENT_FREE_INPUTS) -> list[dict]:
+    """The content-free inputs (Zhao et al. 2021) as slot values of ``template``: each input, with
+    "{mask_token}" written as the tokenizer's mask token, in every text slot."""
+    inputs, _ = as_texts(inputs, what="content-free inputs", mappings=False)
+    if not inputs:
+        raise ValueError("content-free inputs are empty; pass at least one, e.g. ['N/A']")
+    fill = [s.format(mask_token=tokenizer.mask_token) for s in inputs]
+    return [{slot: s for slot in template.text_slots} for s in fill]
 
 
 class MaskScorer:
@@ -355,11 +365,7 @@ class MaskScorer:
                            inputs: Sequence[str] = CONTENT_FREE_INPUTS) -> np.ndarray:
         """Class probabilities (C,) averaged over content-free inputs (Zhao et al. 2021)."""
         bound = bind(verbalizer, self.tokenizer)
-        inputs, _ = as_texts(inputs, what="content-free inputs", mappings=False)
-        if not inputs:
-            raise ValueError("content-free inputs are empty; pass at least one, e.g. ['N/A']")
-        fill = [s.format(mask_token=self.tokenizer.mask_token) for s in inputs]
-        texts = [{slot: s for slot in template.text_slots} for s in fill]
+        texts = content_free_texts(template, self.tokenizer, inputs)
         return bound.class_probs(self.word_logprobs(texts, template, bound)).mean(axis=0)
 
     def classify(self, texts: TextInput | Sequence[TextInput], template: Template,

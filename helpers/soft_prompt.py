@@ -41,7 +41,7 @@ from .calibration import CONTENT_FREE_INPUTS, calibrate_probs
 from .finetune import _batches, _check_examples, _run, class_scores
 from .inputs import TextInput, as_texts
 from .label_search import whole_word_tokens
-from .scorer import encoder_and_head, fused_attention, pad_prompts
+from .scorer import content_free_texts, encoder_and_head, fused_attention, pad_prompts
 from .template import EncodedPrompt, Template, readable_tokens
 from .verbalizer import BoundVerbalizer, Verbalizer, VerbalizerError, bind
 
@@ -140,11 +140,7 @@ class SoftPrompt:
         if not calibrate:
             return probs
         inputs = CONTENT_FREE_INPUTS if calibrate is True else calibrate
-        inputs, _ = as_texts(inputs, what="content-free inputs", mappings=False)
-        if not inputs:
-            raise ValueError("content-free inputs are empty; pass at least one, e.g. ['N/A']")
-        fill = [s.format(mask_token=self.tokenizer.mask_token) for s in inputs]
-        free = [{slot: s for slot in self.template.text_slots} for s in fill]
+        free = content_free_texts(self.template, self.tokenizer, inputs)
         return calibrate_probs(probs, self.bound.class_probs(self._word_logprobs(free)).mean(axis=0))
 
     def nearest_words(self, k: int = 5) -> list[list[tuple[str, float]]]:
