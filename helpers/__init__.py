@@ -56,26 +56,4 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "CONTENT_FREE_INPUTS",
-    "DEFAULT_MODEL_NAME",
-    "LabelledTexts",
-    "MaskScorer",
-    "ModelNotAvailableError",
-    "SoftPrompt",
-    "TaggedSentence",
-    "Template",
-    "TemplateError",
-    "TruncationWarning",
-    "Verbalizer",
-    "VerbalizerError",
-    "calibrate_probs",
-    "load_conll2003",
-    "load_imdb",
-    "load_mlm",
-    "load_sst2",
-    "prompt_tune",
-    "resolve_device",
-    "search_label_words",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]
