@@ -48,7 +48,7 @@ import torch
 from helpers import MaskScorer, Template, Verbalizer, load_mlm, load_sst2
 from helpers.calibration import calibrate_probs
 from helpers.data_files import LabelledTexts
-from helpers.evaluation import bootstrap_interval, seed_summary
+from helpers.evaluation import bootstrap_interval, seed_interval, seed_summary
 from helpers.finetune import HEAD_DEFAULTS, PROMPT_DEFAULTS, embed, head_finetune, logistic_regression, prompt_finetune
 
 TEMPLATE = Template("{text} It was {mask}.")
@@ -56,7 +56,6 @@ VERBALIZER = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
 MAX_LENGTH = 64  # SST-2 sentences are at most 55 tokens with the template
 GRID = {"prompt": {"lr": [1e-5, 3e-5, 1e-4], "epochs": [10]}, "head": {"lr": [2e-5, 1e-4, 3e-4, 1e-3], "epochs": [10]}}
 L2_GRID = [0.01, 0.1, 1.0, 10.0, 100.0]  # logistic regression's penalty (1 / C)
-T95 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}
 
 
 def few_shot(data, k: int, seed: int) -> tuple[list[str], np.ndarray]:
@@ -155,11 +154,10 @@ def dev_set(data, k: int, seed: int, exclude: list[str]) -> tuple[list[str], np.
     return [data.texts[i] for i in index], data.labels[index]
 
 
-def seed_interval(values) -> str:
+def seed_text(values) -> str:
     """mean +- std over seeds and the 95 % t-interval of the mean."""
-    mean, std = seed_summary(values)
-    half = T95.get(len(values), 1.96) * std / np.sqrt(len(values))
-    return f"{mean:.3f} +- {std:.3f}  [{mean - half:.3f}, {mean + half:.3f}]"
+    interval = seed_interval(values)
+    return f"{interval.value:.3f} +- {seed_summary(values)[1]:.3f}  [{interval.low:.3f}, {interval.high:.3f}]"
 
 
 def check(args, model, tokenizer) -> None:
@@ -220,7 +218,7 @@ def check(args, model, tokenizer) -> None:
     ):
         best = max(grid, key=lambda g: (np.mean(dev_acc[method, g]), -g))
         means[method] = np.mean(test_acc[method, best])
-        print(f"{label:<34}{best:>10.0e}   {seed_interval(test_acc[method, best])} (over seeds)")
+        print(f"{label:<34}{best:>10.0e}   {seed_text(test_acc[method, best])} (over seeds)")
     print(
         f"prompt-zero_raw={means['prompt'] - (raw.argmax(1) == test.labels).mean():+.3f} "
         f"prompt-head={means['prompt'] - means['head']:+.3f} prompt-logreg={means['prompt'] - means['logreg']:+.3f}"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .verbalizer import BoundVerbalizer, Verbalizer
 
 __all__ = ["ClassifierReport", "Interval", "PairedComparison", "bootstrap_interval", "classifier_report",
-           "compare_paired", "confusion_matrix", "evaluate_classifier", "seed_summary"]
+           "compare_paired", "confusion_matrix", "evaluate_classifier", "seed_interval", "seed_summary"]
 
 
 def _class_indices(values: Sequence[int], n_classes: int, what: str) -> np.ndarray:
@@ -257,3 +257,17 @@ def seed_summary(values: Sequence[float]) -> tuple[float, float]:
     if array.size == 0:
         raise ValueError("seed_summary needs at least one value")
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
+
+
+def seed_interval(values: Sequence[float], level: float = 0.95) -> Interval:
+    """The mean over seeds with its t-interval: mean +- t_{(1+level)/2, n-1} * s / sqrt(n).
+
+    ``s`` is the sample standard deviation of ``seed_summary``; with one seed the interval is
+    the mean itself.
+    """
+    from scipy.stats import t
+
+    mean, std = seed_summary(values)
+    n = len(values)
+    half = float(t.ppf((1 + level) / 2, n - 1)) * std / math.sqrt(n) if n > 1 else 0.0
+    return Interval(mean, mean - half, mean + half, level)

@@ -8,11 +8,13 @@ import pytest
 from helpers import LabelledTexts, Template, Verbalizer
 from helpers.evaluation import (
     ClassifierReport,
+    Interval,
     bootstrap_interval,
     classifier_report,
     compare_paired,
     confusion_matrix,
     evaluate_classifier,
+    seed_interval,
     seed_summary,
 )
 from helpers.examples import written_reviews
@@ -161,3 +163,14 @@ def test_seed_summary_is_mean_and_sample_std():
     assert seed_summary([0.5]) == (0.5, 0.0)
     with pytest.raises(ValueError):
         seed_summary([])
+
+
+def test_seed_interval_is_the_t_interval_of_the_mean():
+    # five seeds: t_{0.975, 4} = 2.776 (a table value); half-width 2.776 * s / sqrt(5)
+    values = [0.70, 0.72, 0.75, 0.68, 0.73]
+    mean, std = seed_summary(values)
+    interval = seed_interval(values)
+    assert interval.value == mean and interval.level == 0.95
+    assert abs(interval.high - mean - 2.776 * std / 5 ** 0.5) < 1e-4
+    assert abs((mean - interval.low) - (interval.high - mean)) < 1e-12
+    assert seed_interval([0.5]) == Interval(0.5, 0.5, 0.5, 0.95)
