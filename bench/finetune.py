@@ -44,26 +44,17 @@ import time
 
 import numpy as np
 import torch
+from workload import TEMPLATE, VERBALIZER, few_shot
 
-from helpers import MaskScorer, Template, Verbalizer, load_mlm, load_sst2
+from helpers import MaskScorer, load_mlm, load_sst2
 from helpers.calibration import calibrate_probs
 from helpers.data_files import LabelledTexts
 from helpers.evaluation import bootstrap_interval, seed_interval, seed_summary
 from helpers.finetune import HEAD_DEFAULTS, PROMPT_DEFAULTS, embed, head_finetune, logistic_regression, prompt_finetune
 
-TEMPLATE = Template("{text} It was {mask}.")
-VERBALIZER = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
 MAX_LENGTH = 64  # SST-2 sentences are at most 55 tokens with the template
 GRID = {"prompt": {"lr": [1e-5, 3e-5, 1e-4], "epochs": [10]}, "head": {"lr": [2e-5, 1e-4, 3e-4, 1e-3], "epochs": [10]}}
 L2_GRID = [0.01, 0.1, 1.0, 10.0, 100.0]  # logistic regression's penalty (1 / C)
-
-
-def few_shot(data, k: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """K examples per class, seeded, shuffled."""
-    rng = np.random.default_rng(seed)
-    index = np.concatenate([rng.choice(np.flatnonzero(data.labels == c), k, replace=False) for c in (0, 1)])
-    rng.shuffle(index)
-    return [data.texts[i] for i in index], data.labels[index]
 
 
 def accuracy(method: str, trained, tokenizer, texts, labels) -> float:

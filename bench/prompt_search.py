@@ -28,11 +28,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from workload import TEMPLATE, VERBALIZER, few_shot
 
 from helpers import (
     MaskScorer,
     SoftPrompt,
-    Template,
     TruncationWarning,
     Verbalizer,
     load_imdb,
@@ -44,17 +44,9 @@ from helpers import (
 from helpers.evaluation import bootstrap_interval, seed_summary
 from helpers.finetune import prompt_finetune
 
-TEMPLATE = Template("{text} It was {mask}.")
-HAND = Verbalizer({"negative": ["terrible"], "positive": ["great"]})
+HAND = VERBALIZER
 NAMES = list(HAND.labels)
 SIZES = (1, 3, 10)
-
-
-def few_shot(data, k: int, seed: int):
-    rng = np.random.default_rng(seed)
-    index = np.concatenate([rng.choice(np.flatnonzero(data.labels == c), k, replace=False) for c in (0, 1)])
-    rng.shuffle(index)
-    return [data.texts[i] for i in index], data.labels[index]
 
 
 def cell(y, preds: list[np.ndarray]) -> str:
